@@ -98,6 +98,8 @@ class Finding:
     fingerprint: str | None = None
     key: str = ""  # subject of a finding without a statement (a connection group, a function)
     id: str = ""
+    status: str | None = None  # against a baseline report: new | persisting (None without one)
+    first_seen: str | None = None  # generated_at of the first report that had this finding
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -138,6 +140,9 @@ class ConnectionGroup:
     by_state: dict[str, int] = field(default_factory=dict)
     oldest_backend_start: str | None = None
     max_idle_s: float = 0.0
+    # connections issue: idle sessions idle for over a minute; longest idle-in-transaction time
+    idle_over_1m: int = 0
+    max_idle_in_xact_s: float = 0.0
 
 
 @dataclass
@@ -160,6 +165,11 @@ class ConnectionSnapshot:
     longest_active: dict[str, Any] | None = None
     database_sessions: dict[str, Any] = field(default_factory=dict)  # pg_stat_database counters
     guards: dict[str, str] = field(default_factory=dict)  # idle_session_timeout and friends
+    # connections issue: pgqa's own backend holds a slot too; it is counted in used/by_state/groups
+    pgqa_pid: int | None = None
+    own_connections: int = 0
+    captured_via: str | None = None  # "reserved-dsn" when the normal DSN was refused
+    server_version: str = ""
 
 
 @dataclass
@@ -178,6 +188,9 @@ class Report:
     # Per expensive statement without an index suggestion: why not
     advice_notes: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Against a baseline (--baseline OLD.json): which report, and the old findings now gone
+    baseline: dict[str, Any] | None = None
+    resolved_findings: list[dict[str, Any]] = field(default_factory=list)
 
     def source(self, name: str, status: str, detail: str = "") -> None:
         self.sources.append(SourceStatus(name, status, detail))

@@ -78,7 +78,6 @@ def _stage(report: Report, name: str, fn: Callable[[], T], default: T) -> T:
 def analyze(options: AnalyzeOptions) -> Report:
     """The main job over one connection: statements, rules, plans and index advice, connections."""
     from analyzer import workload
-    from analyzer.sources import catalog as catalog_source
     from analyzer.sources import statements as statements_source
 
     report = new_report()
@@ -88,7 +87,8 @@ def analyze(options: AnalyzeOptions) -> Report:
         progress(options, "collecting statements")
         statements = _stage(report, "pg_stat_statements",
                             lambda: statements_source.collect_into(report, target, options), [])
-        catalog = _stage(report, "catalog", lambda: catalog_source.collect(target), Catalog())
+        progress(options, "reading the catalog")
+        catalog = _stage(report, "catalog", lambda: _catalog(report, target), Catalog())
         if options.pi:
             from analyzer.sources import insights
 
@@ -99,6 +99,14 @@ def analyze(options: AnalyzeOptions) -> Report:
         _checks(report, target, catalog, options)
         report.extra["queries_sent"] = target.queries_sent
     return report
+
+
+def _catalog(report: Report, target: Target) -> Catalog:
+    from analyzer.sources import catalog as catalog_source
+
+    catalog = catalog_source.collect(target)
+    report.source("catalog", "ok", catalog_source.summary(catalog))
+    return catalog
 
 
 def _checks(report: Report, target: Target, catalog: Catalog, options: AnalyzeOptions) -> None:

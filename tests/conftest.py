@@ -14,6 +14,10 @@ import pytest
 
 from analyzer import localpg
 
+# Every JSON report written during the tests (in-process and in subprocesses, which inherit the
+# environment) is checked against docs/report-schema.json by analyzer.report.json.dumps.
+os.environ.setdefault("PGQA_VALIDATE_SCHEMA", "1")
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 MAJORS = (15, 17)
 

@@ -1,15 +1,117 @@
-"""pgqa analyze: not available yet."""
+"""pgqa analyze: the top statements of a database with what is wrong with them, the indexes that
+would help (verified with hypothetical indexes) and how close the server is to running out of
+connection slots. One read-only connection, named pgqa, with timeouts.
+
+Exit codes: 0 ok, 1 a finding at or above --fail-on, 2 usage error, 3 the target cannot be reached
+or queried (the reason, with its SQLSTATE, on stderr)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from analyzer.commands.common import not_available
+from analyzer.commands.common import (
+    add_output_options,
+    add_store_option,
+    add_target_options,
+    emit,
+    exit_code,
+)
+from analyzer.errors import UsageError
+from analyzer.pipeline import AnalyzeOptions, analyze
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    add_target_options(p)
+    add_output_options(p)
+    add_store_option(p)
+    g = p.add_argument_group("statements")
+    g.add_argument("--top", type=int, default=50, metavar="N",
+                   help="analyze the N statements with the most total execution time (default 50)")
+    g.add_argument("--min-calls", type=int, default=1, metavar="N",
+                   help="leave out statements called fewer than N times (default 1)")
+    g.add_argument("--since", metavar="WINDOW",
+                   help="use counter deltas over a window from the snapshot store, e.g. 1h, 24h")
+    g.add_argument("--baseline", metavar="FILE",
+                   help="an earlier JSON report to compare with (new, gone, regressed statements)")
+    c = p.add_argument_group("checks")
+    c.add_argument("--rule", action="append", dest="rules", metavar="ID",
+                   help="run only this static rule (repeatable)")
+    c.add_argument("--exclude-rule", action="append", dest="exclude_rules", metavar="ID",
+                   help="skip this static rule (repeatable)")
+    c.add_argument("--no-explain", action="store_true", help="do not EXPLAIN statements")
+    c.add_argument("--analyze", action="store_true",
+                   help="EXPLAIN ANALYZE SELECT statements (executes them, in a rolled-back transaction)")
+    c.add_argument("--no-connections", action="store_true", help="skip the connection-slot snapshot")
+    a = p.add_argument_group("index advice")
+    a.add_argument("--no-advice", action="store_true", help="no index advice")
+    a.add_argument("--whatif", choices=("hypopg", "real", "off"), default="hypopg",
+                   help="verify candidate indexes with hypopg (default), real indexes (needs a "
+                   "writable scratch copy), or not at all (heuristic only)")
+    a.add_argument("--min-gain", type=float, default=2.0, metavar="PCT",
+                   help="suggest an index only if it cuts the workload cost by PCT percent (default 2)")
+    a.add_argument("--max-indexes", type=int, default=10, metavar="N",
+                   help="suggest at most N indexes (default 10)")
+    a.add_argument("--max-index-mb", type=float, metavar="MB",
+                   help="total size budget of the suggested indexes")
+    w = p.add_argument_group("AWS Performance Insights")
+    w.add_argument("--pi", action="store_true", help="merge Performance Insights top SQL (RDS)")
+    w.add_argument("--db-instance", metavar="ID", help="RDS DB instance identifier")
+    w.add_argument("--region", help="AWS region")
+    w.add_argument("--profile", help="AWS profile")
+
+
+def options_from_args(args: argparse.Namespace) -> AnalyzeOptions:
+    if args.top < 1:
+        raise UsageError("--top must be at least 1")
+    if args.min_calls < 0:
+        raise UsageError("--min-calls cannot be negative")
+    if args.statement_timeout <= 0:
+        raise UsageError("--statement-timeout must be more than 0 seconds")
+    if args.max_indexes < 0:
+        raise UsageError("--max-indexes cannot be negative")
+    if args.max_index_mb is not None and args.max_index_mb <= 0:
+        raise UsageError("--max-index-mb must be more than 0")
+    if args.analyze and args.no_explain:
+        raise UsageError("--analyze and --no-explain contradict each other")
+    options = AnalyzeOptions(
+        dsn=args.dsn,
+        statement_timeout_s=args.statement_timeout,
+        top=args.top,
+        min_calls=args.min_calls,
+        since=args.since,
+        store=args.store,
+        rules=args.rules,
+        exclude_rules=args.exclude_rules,
+        explain=not args.no_explain,
+        explain_analyze=args.analyze,
+        advise=not args.no_advice,
+        whatif=args.whatif,
+        min_gain_pct=args.min_gain,
+        max_indexes=args.max_indexes,
+        max_index_mb=args.max_index_mb,
+        connections=not args.no_connections,
+        pi=args.pi,
+        db_instance=args.db_instance,
+        region=args.region,
+        profile=args.profile,
+        show_literals=args.show_literals,
+        progress=sys.stderr.isatty(),
+    )
+    if args.baseline:
+        options.extra["baseline"] = args.baseline
+    return options
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_available("analyze")
+    options = options_from_args(args)
+    # The baseline is read before connecting: a wrong file stops the run with exit 2 right away.
+    from analyzer.report.baseline import apply_baseline
+    from analyzer.report.json import load
+
+    old = load(options.extra["baseline"]) if options.extra.get("baseline") else None
+    report = analyze(options)
+    if old is not None:
+        apply_baseline(report, old)
+    emit(report, args)
+    return exit_code(report, args)

@@ -1,12 +1,321 @@
-"""The Markdown report (placeholder until the reports issue fills it in)."""
+"""The Markdown report: GitHub-flavoured, also readable pasted into Jira (headings, pipe tables,
+```sql blocks). The pieces are shared with the tickets."""
 
 from __future__ import annotations
 
-from analyzer.model import Report
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from analyzer.model import Finding, IndexSuggestion, Report, Statement, severity_rank
+from analyzer.report import fmt, rank
+from analyzer.report.redact import mask_secrets, prepare
+from analyzer.report.sqlfmt import pretty_sql
+
+TOP_STATEMENTS = 10
+STATEMENT_CELL = 90
 
 
-def render_markdown(report: Report, *, show_literals: bool = False, mask_hosts: bool = False) -> str:
-    lines = [f"# pgqa report {report.generated_at}", ""]
-    for f in report.findings:
-        lines.append(f"- **{f.severity}** `{f.rule}`: {f.title}")
-    return "\n".join(lines) + "\n"
+def cell(value: object) -> str:
+    """A table cell: one line, pipes escaped."""
+    return fmt.one_line(str(value)).replace("\\", "\\\\").replace("|", "\\|") or " "
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str | None = None) -> list[str]:
+    """A GFM pipe table; align is one letter per column (l, r)."""
+    marks = ["---:" if (align and align[i] == "r") else "---" for i in range(len(headers))]
+    out = ["| " + " | ".join(cell(h) for h in headers) + " |", "| " + " | ".join(marks) + " |"]
+    out += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+    return out
+
+
+def code(text: str, lang: str = "") -> list[str]:
+    """A fenced block whose fence cannot be closed by the text inside."""
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return [fence + lang, text.rstrip("\n"), fence]
+
+
+def inline(text: str) -> str:
+    t = fmt.one_line(text)
+    tick = "``" if "`" in t else "`"
+    return f"{tick} {t} {tick}" if tick == "``" else f"`{t}`"
+
+
+def sql_block(text: str | None, truncated: bool = False) -> list[str]:
+    return code(pretty_sql(text, truncated), "sql")
+
+
+def statement_numbers_table(report: Report, s: Statement) -> list[str]:
+    nums = fmt.statement_numbers(s)
+    share = rank.statement_share(report, s)
+    if share is not None:
+        nums.insert(0, ("share of total time", fmt.pct(share)))
+    return table([k for k, _ in nums], [[v for _, v in nums]], "r" * (len(nums) - 1) + "l")
+
+
+def evidence_lines(f: Finding) -> list[str]:
+    """Simple values as a list, multi-line values (plan excerpts, SQL) as blocks."""
+    out: list[str] = []
+    blocks: list[tuple[str, str]] = []
+    for k, v in f.evidence.items():
+        if isinstance(v, str) and "\n" in v:
+            blocks.append((k, v))
+        else:
+            out.append(f"- **{k}**: {_md_value(v)}")
+    for k, v in blocks:
+        if is_plan_key(k):
+            continue  # shown as the plan excerpt
+        out += ["", f"**{k}**:", "", *code(v, "sql" if _looks_sql(v) else "text")]
+    return out
+
+
+def is_plan_key(key: str) -> bool:
+    return "plan" in key.lower()
+
+
+def plan_excerpt(f: Finding) -> str | None:
+    for k, v in f.evidence.items():
+        if is_plan_key(k) and isinstance(v, str | list | dict):
+            if isinstance(v, str):
+                return v
+            import json
+
+            return json.dumps(v, indent=2, default=str)
+    return None
+
+
+def _looks_sql(text: str) -> bool:
+    return text.lstrip().split(" ", 1)[0].upper() in ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE")
+
+
+def _md_value(v: Any) -> str:
+    if isinstance(v, str):
+        return inline(v) if any(ch in v for ch in "*_<>|$`") or len(v) > 60 else v
+    return fmt.value_text(v)
+
+
+def finding_heading(f: Finding) -> str:
+    return f"[{f.severity.upper()}] {f.rule}: {f.title}"
+
+
+def helping_indexes(report: Report, s: Statement | None) -> list[IndexSuggestion]:
+    if s is None or not s.fingerprint:
+        return []
+    return [i for i in report.index_suggestions if s.fingerprint in i.statements]
+
+
+def index_lines(i: IndexSuggestion, fingerprint: str | None = None) -> list[str]:
+    detail = (f"Workload cost -{i.workload_improvement_pct:.1f}%, plan cost {fmt.num(i.cost_before)} → "
+              f"{fmt.num(i.cost_after)}, estimated size {fmt.size(i.size_bytes)}, verified with {i.verified_with}.")
+    if fingerprint:
+        for c in i.per_statement:
+            if c.fingerprint == fingerprint:
+                detail += (f" This statement: cost {fmt.num(c.cost_before)} → {fmt.num(c.cost_after)}"
+                           f" ({fmt.improvement(c.cost_before, c.cost_after)} less).")
+    out = [*code(i.ddl, "sql"), "", detail]
+    out += [f"- {n}" for n in i.notes]
+    return out
+
+
+def render_markdown(report: Report, *, show_literals: bool = False, mask_hosts: bool = False,
+                    charts: Mapping[str, str] | None = None) -> str:
+    """charts: chart name ("top_statements", "connections") -> image path to link."""
+    r = prepare(report, show_literals=show_literals, mask_hosts=mask_hosts)
+    charts = charts or {}
+    title = f"pgqa report: {r.target.database}" if r.target and r.target.database else "pgqa report"
+    lines = [f"# {title}", "", *_summary(r), ""]
+    lines += _top_statements(r, charts)
+    lines += _findings(r)
+    lines += _indexes(r)
+    lines += _connections(r, charts)
+    lines += _history(r)
+    lines += _skipped(r)
+    lines += _resolved(r)
+    return mask_secrets("\n".join(lines).rstrip() + "\n")
+
+
+def _summary(r: Report) -> list[str]:
+    counts = rank.severity_counts(r.findings)
+    total = rank.total_ms(r)
+    with_stats = [s for s in r.statements if s.has_stats]
+    out = [f"- **Generated:** {r.generated_at} by pgqa {r.pgqa_version}",
+           f"- **Target:** {fmt.target_line(r)}"]
+    if r.sources:
+        out.append("- **Sources:** " + ", ".join(
+            f"{s.name} {s.status}" + (f" ({s.detail})" if s.status != "ok" and s.detail else "") for s in r.sources))
+    work = f"{len(r.statements)} statements"
+    if with_stats:
+        work += f", {fmt.num(sum(s.calls for s in with_stats))} calls, {fmt.ms(total)} total time"
+    if r.skipped:
+        work += f"; {len(r.skipped)} skipped by the checks"
+    out.append(f"- **Workload:** {work}")
+    out.append(f"- **Findings:** {len(r.findings)}" + (f" ({fmt.severity_summary(counts)})" if counts else ""))
+    if r.baseline is not None:
+        b = r.baseline
+        out.append(f"- **Against baseline** of {b.get('generated_at', '?')}: {b.get('new', 0)} new, "
+                   f"{b.get('persisting', 0)} persisting, {b.get('resolved', 0)} resolved")
+    if r.index_suggestions:
+        best = max(r.index_suggestions, key=lambda i: i.workload_improvement_pct)
+        out.append(f"- **Index suggestions:** {len(r.index_suggestions)} (best: -{best.workload_improvement_pct:.1f}% "
+                   "workload cost)")
+    if r.connections is not None:
+        c = r.connections
+        if c.status != "ok":
+            out.append(f"- **Connections:** {c.status}: {c.error or 'no snapshot'}")
+        elif c.used is not None:
+            out.append(f"- **Connections:** {c.used} of {c.usable if c.usable is not None else '?'} usable slots "
+                       f"used ({fmt.num(c.used_pct)}%)")
+    return out
+
+
+def _top_statements(r: Report, charts: Mapping[str, str]) -> list[str]:
+    top = [s for s in rank.top_statements(r) if s.has_stats][:TOP_STATEMENTS]
+    if not top:
+        return []
+    nfind: dict[int, int] = {}
+    for f in r.findings:
+        s = rank.statement_of(r, f)
+        if s is not None:
+            nfind[id(s)] = nfind.get(id(s), 0) + 1
+    rows = [[f"#{s.index}", fmt.pct(rank.statement_share(r, s)), fmt.ms(s.total_ms), fmt.num(s.calls),
+             fmt.ms(s.mean_ms), fmt.num(round(s.rows_per_call, 1)), nfind.get(id(s), 0),
+             inline(fmt.shorten(s.text, STATEMENT_CELL))] for s in top]
+    out = ["## Top statements by total time", ""]
+    out += table(["#", "share", "total", "calls", "mean", "rows/call", "findings", "statement"], rows, "rrrrrrrl")
+    if charts.get("top_statements"):
+        out += ["", f"![Top statements by total time]({charts['top_statements']})"]
+    return out + [""]
+
+
+def _findings(r: Report) -> list[str]:
+    gs = rank.groups(r)
+    if not gs:
+        return []
+    out = ["## Findings, in the order to fix them", ""]
+    for g in gs:
+        s = g.statement
+        if s is None:
+            first = any(severity_rank(f.severity) >= rank.SERVER_FIRST_RANK for f in g.findings)
+            out += ["### Server and connections" if first else "### Other findings", ""]
+        else:
+            out += [f"### Statement #{s.index}" + (f": {fmt.pct(g.share)} of total time" if g.share is not None
+                                                   else f" (from {s.source})"), ""]
+            out += statement_numbers_table(r, s) + [""]
+            out += sql_block(s.text, s.truncated) + [""]
+        for f in g.findings:
+            out += finding_section(f, "####")
+    return out
+
+
+def finding_section(f: Finding, level: str) -> list[str]:
+    out = [f"{level} {finding_heading(f)}", ""]
+    meta = f"Severity **{f.severity}** · id `{f.id}`"
+    if f.status:
+        meta += f" · **{f.status}**" + (f" (first seen {f.first_seen})" if f.first_seen and f.status != "new" else "")
+    out += [meta, ""]
+    if f.message:
+        out += [f.message, ""]
+    if f.evidence:
+        out += ["**Evidence:**", "", *evidence_lines(f), ""]
+    plan = plan_excerpt(f)
+    if plan:
+        out += ["**Plan excerpt:**", "", *code(plan, "text"), ""]
+    if f.recommendation:
+        out += [f"**Recommendation:** {f.recommendation}", ""]
+    if f.suggested_sql:
+        out += ["**Suggested SQL:**", "", *sql_block(f.suggested_sql), ""]
+    return out
+
+
+def _indexes(r: Report) -> list[str]:
+    if not r.index_suggestions and not r.advice_notes:
+        return []
+    out = ["## Index suggestions", ""]
+    by_fp = {s.fingerprint: s for s in r.statements if s.fingerprint}
+    for i in sorted(r.index_suggestions, key=lambda i: -i.workload_improvement_pct):
+        helped = ", ".join(f"#{by_fp[fp].index}" for fp in i.statements if fp in by_fp)
+        out += [f"### {i.table} ({', '.join(i.columns)})" + (f": helps {helped}" if helped else ""), ""]
+        out += index_lines(i) + [""]
+    if r.advice_notes:
+        out += ["**No index suggested for:**", ""]
+        for n in r.advice_notes:
+            label = f"#{n['index']}" if "index" in n else str(n.get("fingerprint", ""))
+            out.append(f"- {label}: {n.get('reason') or n.get('note') or fmt.value_text(n)}")
+        out.append("")
+    return out
+
+
+def _connections(r: Report, charts: Mapping[str, str]) -> list[str]:
+    c = r.connections
+    if c is None:
+        return []
+    out = ["## Connections", ""]
+    if c.status != "ok":
+        out += [f"Snapshot {c.status}: {c.error or ''}", ""]
+    rows = [["max_connections", fmt.num(c.max_connections)],
+            ["reserved", ", ".join(f"{k} {v}" for k, v in c.reserved.items()) or "-"],
+            ["usable", fmt.num(c.usable)], ["used", f"{fmt.num(c.used)} ({fmt.num(c.used_pct)}%)"],
+            ["by state", fmt.value_text(c.by_state) or "-"], ["waiting on locks", fmt.num(c.waiting)]]
+    if c.idle_age:
+        rows.append(["idle for", fmt.value_text(c.idle_age)])
+    if c.oldest_xact_age_s is not None:
+        rows.append(["oldest open transaction", f"{fmt.num(c.oldest_xact_age_s)} s"])
+    if c.blocked:
+        rows.append(["blocked", "; ".join(f"pid {b.get('pid')} by {b.get('blocked_by')}" for b in c.blocked)])
+    for k, v in c.guards.items():
+        rows.append([k, v])
+    out += table(["", "value"], rows, "lr") + [""]
+    if c.longest_active:
+        la = c.longest_active
+        q = la.get("query") or la.get("text")
+        secs = la.get("duration_s") or la.get("age_s") or la.get("seconds")
+        out += [f"Longest active statement" + (f" ({fmt.num(secs)} s)" if secs is not None else "") + ":", ""]
+        if q:
+            out += sql_block(str(q), truncated=True) + [""]
+    if c.groups:
+        out += ["### Connections by client", ""]
+        out += table(["count", "states", "max idle s", "database", "user", "client", "application"],
+                     [[g.count, fmt.value_text(g.by_state), fmt.num(g.max_idle_s), g.database or "-", g.user or "-",
+                       g.client_addr or "-", g.application_name or "-"]
+                      for g in sorted(c.groups, key=lambda g: -g.count)], "rlrllll") + [""]
+    if charts.get("connections"):
+        out += [f"![Connections over time]({charts['connections']})", ""]
+    return out
+
+
+def _history(r: Report) -> list[str]:
+    h = r.connections_history
+    if not h:
+        return []
+    peak = h.get("peak") or {}
+    out = ["## Connection history", "",
+           f"{h.get('snapshots', 0)} snapshots since {h.get('since') or '?'}"
+           + (f"; peak {peak.get('used')} used ({fmt.num(peak.get('used_pct'))}%) at {peak.get('taken_at')}"
+              if peak else "")
+           + (f"; p95 {fmt.num(h.get('p95_used_pct'))}%" if h.get("p95_used_pct") is not None else ""), ""]
+    events = h.get("events") or []
+    if events:
+        out += table(["at", "status", "error"], [[e.get("taken_at", ""), e.get("status", ""), e.get("error") or ""]
+                                                  for e in events[-20:]]) + [""]
+    return out
+
+
+def _skipped(r: Report) -> list[str]:
+    if not r.skipped:
+        return []
+    reasons: dict[str, int] = {}
+    for sk in r.skipped:
+        reason = str(sk.get("reason") or sk.get("detail") or "unknown")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    return [f"## Skipped statements ({len(r.skipped)})", "",
+            *table(["count", "reason"], [[n, k] for k, n in sorted(reasons.items(), key=lambda kv: -kv[1])], "rl"), ""]
+
+
+def _resolved(r: Report) -> list[str]:
+    if r.baseline is None or not r.resolved_findings:
+        return []
+    return [f"## Resolved since the baseline ({len(r.resolved_findings)})", "",
+            *table(["severity", "rule", "first seen", "finding", "id"],
+                   [[x.get("severity", ""), x.get("rule", ""), x.get("first_seen") or "-", x.get("title", ""),
+                     f"`{x.get('id', '')}`"] for x in r.resolved_findings]), ""]

@@ -45,6 +45,9 @@ class Predicate:
     constant: bool = False  # compared with a literal (not a $n parameter): partial-index material
     value_sql: str | None = None  # the literal as SQL when constant ("'active'", "NULL")
     in_join: bool = False  # from a JOIN ... ON condition rather than WHERE
+    in_or: bool = False  # one side of an OR: an index on it alone does not narrow the scan
+    case_insensitive: bool = False  # ILIKE: a btree on the plain column cannot serve it
+    subquery: bool = False  # compared with a subquery: IN (SELECT ...), NOT IN (SELECT ...)
 
 
 @dataclass
@@ -94,6 +97,8 @@ class QueryShape:
     has_conflict_where: bool = False  # DO UPDATE ... WHERE guard present
     truncated: bool = False
     parse_error: str | None = None
+    error_line: int | None = None  # where the parser stopped, when it says
+    error_column: int | None = None
     first_keyword: str = ""
 
     @property

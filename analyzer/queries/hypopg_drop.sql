@@ -1,0 +1,2 @@
+-- Drop one hypothetical index of pgqa's session.
+SELECT {drop}(%s)

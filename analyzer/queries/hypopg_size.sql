@@ -1,0 +1,2 @@
+-- Estimated size of a hypothetical index, bytes.
+SELECT {size}(%s) AS bytes

@@ -1,0 +1,2 @@
+-- Only pgqa's own prepared statement, never DEALLOCATE ALL.
+DEALLOCATE {name}

@@ -1,0 +1,2 @@
+-- Estimated plan of a statement with literal values; nothing is executed.
+EXPLAIN (FORMAT JSON) {statement}

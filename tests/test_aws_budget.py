@@ -1,0 +1,217 @@
+"""pgqa budget: the incident rebuilt in moto (23 Lambda functions on one endpoint, no reserved
+concurrency, an RDS Proxy whose target is UNAVAILABLE) and the findings a DBA would act on.
+
+moto models neither Lambda's GetAccountSettings nor an UNAVAILABLE proxy target (its targets turn
+AVAILABLE on their own), so those two calls are answered with recorded responses
+(tests/data/aws/) that botocore parses like AWS's own; everything else is moto's.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from moto import mock_aws
+from test_aws_helpers import (
+    FakeSession,
+    aws_env,  # noqa: F401  (fixture)
+    lambda_role,
+    no_credentials_env,
+    real_client,
+    recorded,
+    replay,
+    seed_function,
+    seed_instance,
+    seed_proxy,
+)
+
+from analyzer.aws.serverless import budget_into
+from analyzer.model import Report
+
+# The documented RDS default, computed here from the formula rather than by the code under test
+T4G_MICRO_MAX_CONNECTIONS = min(1024 ** 3 // 9531392, 5000)
+RDS_RESERVED = 3 + 2  # superuser_reserved_connections + rds.rds_superuser_reserved_connections
+FUNCTIONS = [f"ats-{n}" for n in (
+    "candidates-list", "candidate-detail", "candidate-create", "candidate-update", "candidate-delete",
+    "jobs-list", "job-detail", "job-create", "job-update", "applications-list", "application-detail",
+    "application-move", "interviews-list", "interview-create", "offers-list", "offer-create", "kpi-summary",
+    "kpi-funnel", "kpi-sources", "kintone-sync", "kintone-webhook", "users-list", "auth-login")]
+
+
+def _report() -> Report:
+    from analyzer.pipeline import new_report
+
+    return new_report()
+
+
+def _session_with_recordings(unavailable_target: bool = True) -> FakeSession:
+    rds, lam = real_client("rds"), real_client("lambda")
+    replay(lam, "GetAccountSettings", json.dumps(recorded("lambda_get_account_settings.json")).encode(),
+           headers={"content-type": "application/json"})
+    if unavailable_target:
+        replay(rds, "DescribeDBProxyTargets", recorded("rds_describe_db_proxy_targets_unavailable.xml"),
+               headers={"content-type": "text/xml"})
+    return FakeSession(rds=rds, **{"lambda": lam})
+
+
+def _build_incident() -> dict[str, str]:
+    inst = seed_instance("ats-db", "db.t4g.micro")
+    proxy = seed_proxy("ats-proxy", "ats-db")
+    role = lambda_role()
+    host = inst["Endpoint"]["Address"]
+    for i, name in enumerate(FUNCTIONS):
+        env = {"DB_HOST": host, "DB_NAME": "ats", "NODE_ENV": "production"}
+        if i == 0:  # one function holds a full URL with a password in it
+            env = {"DATABASE_URL": f"postgresql://app:s3cret-pw@{host}:5432/ats"}
+        seed_function(name, role, env, timeout=3 if i % 4 else 10, memory=128)
+    # functions that do not talk to this instance
+    seed_function("ats-mailer", role, {"SMTP_HOST": "smtp.example.com"})
+    seed_function("reports-db", role, {"DB_HOST": "other-db.aaaaaaaaaa.us-east-1.rds.amazonaws.com"})
+    return {"host": host, "proxy_endpoint": proxy["Endpoint"]}
+
+
+@mock_aws
+def test_incident_budget_findings_and_numbers(aws_env: None) -> None:
+    seeded = _build_incident()
+    report = _report()
+    budget_into(report, _session_with_recordings(), "ats-db", pool_size=1)
+    table = report.extra["budget"]
+    usable = T4G_MICRO_MAX_CONNECTIONS - RDS_RESERVED
+
+    # the 23 functions on the endpoint are found, the two others are not
+    assert sorted(f["name"] for f in table["functions"]) == sorted(FUNCTIONS)
+    assert all(f["reserved"] is None and f["via"] == "instance" for f in table["functions"])
+    assert table["slots"]["usable"] == usable and table["slots"]["source"] == "instance class estimate"
+    assert table["account"]["unreserved"] == 1000
+
+    by_rule: dict[str, list] = {}
+    for f in report.findings:
+        by_rule.setdefault(f.rule, []).append(f)
+    fit = usable // len(FUNCTIONS)
+
+    exceeded = by_rule["connection-budget-exceeded"]
+    assert len(exceeded) == 1 and exceeded[0].severity == "critical"
+    ev = exceeded[0].evidence
+    # 23 functions without reservation share the account's 1000 unreserved executions
+    assert ev["worst_case_connections"] == 1000 and ev["usable_slots"] == usable
+    assert ev["suggested_reserved_per_function"] == fit
+    assert f"reserve {fit} concurrent executions for each of the 23 functions" in exceeded[0].recommendation
+    assert fit * len(FUNCTIONS) <= usable < (fit + 1) * len(FUNCTIONS)
+
+    unbounded = by_rule["unbounded-lambda-concurrency"]
+    assert sorted(f.key for f in unbounded) == sorted(FUNCTIONS)
+    assert len({f.id for f in unbounded}) == len(FUNCTIONS)  # one stable id per function
+    sample = next(f for f in unbounded if f.key == "ats-kintone-sync")
+    assert ("aws lambda put-function-concurrency --function-name ats-kintone-sync "
+            f"--reserved-concurrent-executions {fit}") in sample.recommendation
+
+    [unavailable] = by_rule["proxy-target-unavailable"]
+    assert unavailable.key == "ats-proxy" and unavailable.evidence["state"] == "UNAVAILABLE"
+    assert unavailable.evidence["reason"] == "AUTH_FAILURE"
+    assert "Proxy does not have any registered credentials" in unavailable.message
+    assert "Secrets Manager secret" in unavailable.recommendation
+
+    [bypass] = by_rule["functions-bypass-proxy"]
+    assert bypass.key == "ats-proxy" and len(bypass.evidence["functions"]) == 23
+    assert seeded["proxy_endpoint"] in bypass.recommendation
+    assert "DB_HOST" in bypass.recommendation and "DATABASE_URL" in bypass.recommendation
+
+    # the password in DATABASE_URL never reaches the report
+    from analyzer.report.json import dumps
+
+    assert "s3cret-pw" not in dumps(report)
+
+
+@mock_aws
+def test_ids_stay_stable_across_runs(aws_env: None) -> None:
+    _build_incident()
+    first, second = _report(), _report()
+    budget_into(first, _session_with_recordings(), "ats-db")
+    budget_into(second, _session_with_recordings(), "ats-db")
+    assert sorted(f.id for f in first.findings) == sorted(f.id for f in second.findings)
+
+
+@mock_aws
+def test_reserved_functions_and_pool_size_fit_the_budget(aws_env: None) -> None:
+    inst = seed_instance("small-db", "db.t4g.micro")
+    role = lambda_role()
+    host = inst["Endpoint"]["Address"]
+    seed_function("api-a", role, {"PGHOST": host}, reserved=10)
+    seed_function("api-b", role, {"PGHOST": host}, reserved=20)
+    seed_function("worker", role, {"QUEUE_URL": "https://sqs.example", "READER_HOST": host})
+    report = _report()
+    budget_into(report, _session_with_recordings(unavailable_target=False), "small-db", pool_size=2,
+                env_vars=["PGHOST"])
+    table = report.extra["budget"]
+    # --env-var PGHOST: the worker's READER_HOST does not count
+    assert sorted(f["name"] for f in table["functions"]) == ["api-a", "api-b"]
+    assert table["worst_case_connections"] == (10 + 20) * 2
+    assert not [f for f in report.findings if f.rule == "unbounded-lambda-concurrency"]
+    assert not [f for f in report.findings if f.rule.startswith("proxy") or f.rule == "functions-bypass-proxy"]
+    usable = T4G_MICRO_MAX_CONNECTIONS - RDS_RESERVED
+    assert bool([f for f in report.findings if f.rule == "connection-budget-exceeded"]) == (60 > usable)
+
+
+@mock_aws
+def test_functions_behind_a_healthy_proxy_are_bounded_by_its_pool(aws_env: None) -> None:
+    inst = seed_instance("pdb", "db.t4g.micro")
+    proxy = seed_proxy("pdb-proxy", "pdb")
+    role = lambda_role()
+    for i in range(5):
+        seed_function(f"via-proxy-{i}", role, {"DB_HOST": proxy["Endpoint"]})
+    seed_function("direct-one", role, {"DB_HOST": inst["Endpoint"]["Address"]}, reserved=5)
+    report = _report()
+    budget_into(report, _session_with_recordings(unavailable_target=False), "pdb")
+    table = report.extra["budget"]
+    vias = {f["name"]: f["via"] for f in table["functions"]}
+    assert vias["direct-one"] == "instance" and vias["via-proxy-0"] == "proxy:pdb-proxy"
+    # moto's default target group: MaxConnectionsPercent 100 of max_connections
+    assert table["proxy_connections"] == T4G_MICRO_MAX_CONNECTIONS
+    assert table["direct_connections"] == 5
+    rules = {f.rule for f in report.findings}
+    assert "proxy-target-unavailable" not in rules  # moto reports the target AVAILABLE
+    [bypass] = [f for f in report.findings if f.rule == "functions-bypass-proxy"]
+    assert bypass.evidence["functions"] == ["direct-one"]
+    # the proxied functions still have no reserved concurrency: flagged, at lower severity
+    sev = {f.key: f.severity for f in report.findings if f.rule == "unbounded-lambda-concurrency"}
+    assert sev and set(sev.values()) == {"medium"}
+
+
+@mock_aws
+def test_account_settings_unreadable_falls_back_to_the_default(aws_env: None,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    inst = seed_instance("db1")
+    seed_function("f", lambda_role(), {"DB_HOST": inst["Endpoint"]["Address"]})
+    report = _report()
+    # moto answers GetAccountSettings with 404 "Not yet implemented": like a failing call
+    budget_into(report, FakeSession(), "db1")
+    assert report.extra["budget"]["account"]["unreserved"] == 1000
+    assert "default 1000 assumed" in report.extra["budget"]["account"]["source"]
+    assert "lambda:GetAccountSettings" in capsys.readouterr().err
+
+
+@mock_aws
+def test_unknown_instance_is_one_clear_line(aws_env: None, tmp_path: Path) -> None:
+    from analyzer.aws.session import AwsError
+
+    with pytest.raises(AwsError) as e:
+        budget_into(_report(), FakeSession(), "no-such-db")
+    assert "unknown RDS instance 'no-such-db'" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_cli_without_credentials_says_so_in_one_line(tmp_path: Path) -> None:
+    res = subprocess.run([sys.executable, "-m", "analyzer", "budget", "--db-instance", "ats-db",
+                          "--format", "json"], capture_output=True, text=True, timeout=60,
+                         env=no_credentials_env(tmp_path))
+    assert res.returncode == 3
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "no AWS credentials" in lines[0] and "Traceback" not in res.stderr
+
+
+def test_cli_rejects_a_pool_size_below_one(tmp_path: Path) -> None:
+    res = subprocess.run([sys.executable, "-m", "analyzer", "budget", "--db-instance", "x", "--pool-size",
+                          "0"], capture_output=True, text=True, timeout=60, env=no_credentials_env(tmp_path))
+    assert res.returncode == 2 and "--pool-size" in res.stderr

@@ -1,0 +1,175 @@
+"""Shared pieces of the AWS tests (no tests here): credentials that never reach AWS, a session that
+hands out prepared clients, moto seeding, and replay of recorded responses through botocore's own
+parser (for what moto does not model: PI, Lambda's GetAccountSettings, proxy target health)."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from analyzer.aws.session import client_config
+
+DATA = Path(__file__).parent / "data" / "aws"
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Fake credentials and a region; no config files, no instance metadata lookups."""
+    for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_RETRY_MODE"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    yield
+
+
+def no_credentials_env(tmp_path: Path) -> dict[str, str]:
+    """An environment for a pgqa subprocess in which the credential chain finds nothing."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=str(tmp_path / "none-config"), AWS_SHARED_CREDENTIALS_FILE=str(
+        tmp_path / "none-credentials"), AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION=REGION)
+    return env
+
+
+class FakeSession:
+    """Stands in for boto3.Session: prepared clients by service, real ones (moto) otherwise."""
+
+    def __init__(self, **clients: Any) -> None:
+        self.clients = clients
+        self.real = boto3.Session(region_name=REGION)
+
+    def client(self, service_name: str, **kwargs: Any) -> Any:
+        if service_name in self.clients:
+            return self.clients[service_name]
+        return self.real.client(service_name, **kwargs)
+
+
+def real_client(service: str) -> Any:
+    """A client configured the way pgqa configures its own (retries included)."""
+    return boto3.Session(region_name=REGION).client(service, config=client_config())
+
+
+# -- replay of recorded responses through botocore's parser ------------------------------------
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **kwargs: Any) -> Iterator[bytes]:
+        yield self.body
+
+
+def replay(aws_client: Any, operation: str, body: bytes, status: int = 200,
+           headers: dict[str, str] | None = None) -> list[Any]:
+    """Answer `operation` on this client with a recorded HTTP response; botocore parses it (and its
+    retry handler sees it) as if it came from AWS. Returns the list of requests answered."""
+    seen: list[Any] = []
+    service = aws_client.meta.service_model.service_id.hyphenize()
+
+    def handler(request: Any, **kwargs: Any) -> AWSResponse:
+        seen.append(request)
+        return AWSResponse(request.url, status, {"x-amzn-requestid": f"replay-{len(seen)}", **(headers or {})},
+                           _Raw(body))
+
+    aws_client.meta.events.register_first(f"before-send.{service}.{operation}", handler)
+    return seen
+
+
+def cbor(value: Any) -> bytes:
+    """Minimal CBOR encoder (maps, strings, ints, floats, lists) for rpc-v2-cbor error bodies."""
+    def head(major: int, n: int) -> bytes:
+        if n < 24:
+            return bytes([major << 5 | n])
+        if n < 256:
+            return bytes([major << 5 | 24, n])
+        if n < 65536:
+            return bytes([major << 5 | 25]) + struct.pack(">H", n)
+        return bytes([major << 5 | 26]) + struct.pack(">I", n)
+
+    if isinstance(value, str):
+        raw = value.encode()
+        return head(3, len(raw)) + raw
+    if isinstance(value, bool):
+        return bytes([0xF5 if value else 0xF4])
+    if isinstance(value, int):
+        return head(0, value) if value >= 0 else head(1, -1 - value)
+    if isinstance(value, float):
+        return bytes([0xFB]) + struct.pack(">d", value)
+    if isinstance(value, list):
+        return head(4, len(value)) + b"".join(cbor(v) for v in value)
+    if isinstance(value, dict):
+        return head(5, len(value)) + b"".join(cbor(k) + cbor(v) for k, v in value.items())
+    raise TypeError(type(value))
+
+
+CBOR_HEADERS = {"smithy-protocol": "rpc-v2-cbor", "content-type": "application/cbor"}
+
+
+def recorded(name: str) -> Any:
+    path = DATA / name
+    return json.loads(path.read_text()) if path.suffix == ".json" else path.read_bytes()
+
+
+# -- moto seeding --------------------------------------------------------------------------------
+
+def seed_instance(name: str = "ats-db", instance_class: str = "db.t4g.micro") -> dict[str, Any]:
+    rds = boto3.Session(region_name=REGION).client("rds")
+    rds.create_db_instance(DBInstanceIdentifier=name, DBInstanceClass=instance_class, Engine="postgres",
+                           EngineVersion="17.6", MasterUsername="ats_admin", MasterUserPassword="not-a-secret-1",
+                           AllocatedStorage=20)
+    return rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]  # type: ignore[no-any-return]
+
+
+def seed_proxy(name: str, instance: str) -> dict[str, Any]:
+    s = boto3.Session(region_name=REGION)
+    ec2 = s.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")
+               ["Subnet"]["SubnetId"] for i, z in enumerate("ab")]
+    rds = s.client("rds")
+    proxy = rds.create_db_proxy(
+        DBProxyName=name, EngineFamily="POSTGRESQL", RoleArn="arn:aws:iam::123456789012:role/proxy-secrets",
+        Auth=[{"AuthScheme": "SECRETS", "IAMAuth": "DISABLED",
+               "SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ats-db"}],
+        VpcSubnetIds=subnets)["DBProxy"]
+    rds.register_db_proxy_targets(DBProxyName=name, DBInstanceIdentifiers=[instance])
+    return proxy  # type: ignore[no-any-return]
+
+
+def lambda_role() -> str:
+    iam = boto3.Session(region_name=REGION).client("iam")
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    return iam.create_role(RoleName="ats-lambda", AssumeRolePolicyDocument=json.dumps(doc))["Role"]["Arn"]
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("index.js", "exports.handler = async () => ({statusCode: 200});\n")
+    return buf.getvalue()
+
+
+def seed_function(name: str, role: str, env: dict[str, str], timeout: int = 3, memory: int = 128,
+                  reserved: int | None = None) -> None:
+    lam = boto3.Session(region_name=REGION).client("lambda")
+    lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=role, Handler="index.handler",
+                        Code={"ZipFile": _zip()}, Timeout=timeout, MemorySize=memory,
+                        Environment={"Variables": env})
+    if reserved is not None:
+        lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
