@@ -170,6 +170,7 @@ class ConnectionSnapshot:
     own_connections: int = 0
     captured_via: str | None = None  # "reserved-dsn" when the normal DSN was refused
     server_version: str = ""
+    notes: list[str] = field(default_factory=list)  # what limited the snapshot (privileges...)
 
 
 @dataclass

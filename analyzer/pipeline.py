@@ -82,22 +82,36 @@ def analyze(options: AnalyzeOptions) -> Report:
 
     report = new_report()
     settings = SessionSettings(statement_timeout_s=options.statement_timeout_s)
-    with Target.connect(options.dsn, settings) as target:
-        report.target = target.info
-        progress(options, "collecting statements")
-        statements = _stage(report, "pg_stat_statements",
-                            lambda: statements_source.collect_into(report, target, options), [])
-        progress(options, "reading the catalog")
-        catalog = _stage(report, "catalog", lambda: _catalog(report, target), Catalog())
-        if options.pi:
-            from analyzer.sources import insights
+    try:
+        with Target.connect(options.dsn, settings) as target:
+            report.target = target.info
+            progress(options, "collecting statements")
+            statements = _stage(report, "pg_stat_statements",
+                                lambda: statements_source.collect_into(report, target, options), [])
+            report.statements = statements
+            if options.since:  # connections issue: deltas over a window of the snapshot store
+                from analyzer.connections.store import window_into
 
-            statements = _stage(report, "performance_insights",
-                                lambda: insights.merge_into(report, statements, options), statements)
-        workload.prepare(report, statements, catalog)
-        report.statements = statements
-        _checks(report, target, catalog, options)
-        report.extra["queries_sent"] = target.queries_sent
+                statements = _stage(report, "statement_window",
+                                    lambda: window_into(report, target, options), [])
+            progress(options, "reading the catalog")
+            catalog = _stage(report, "catalog", lambda: _catalog(report, target), Catalog())
+            if options.pi:
+                from analyzer.sources import insights
+
+                statements = _stage(report, "performance_insights",
+                                    lambda: insights.merge_into(report, statements, options), statements)
+            workload.prepare(report, statements, catalog)
+            report.statements = statements
+            _checks(report, target, catalog, options)
+            report.extra["queries_sent"] = target.queries_sent
+    except TargetError as e:
+        # Lost the connection mid-run: what was gathered rides on the error, for the command to
+        # write out before it exits 3 (nothing gathered is lost).
+        if report.target is not None:
+            report.source("target", "error", str(e))
+            e.partial_report = report  # type: ignore[attr-defined]
+        raise
     return report
 
 

@@ -92,13 +92,19 @@ def describe_connect_error(exc: psycopg.Error, dsn: str | None) -> TargetError:
     # libpq reports several attempts (IPv6, IPv4...) on separate lines; the last FATAL is the cause.
     lines = [ln.strip() for ln in raw.splitlines() if ln.strip()]
     fatal = [ln for ln in lines if "FATAL:" in ln]
-    detail = (fatal[-1] if fatal else lines[-1] if lines else type(exc).__name__)
-    detail = re.sub(r"^.*?FATAL:\s*", "", detail)
+    failed = [ln for ln in lines if "failed:" in ln]
+    if fatal:
+        detail = re.sub(r"^.*?FATAL:\s*", "", fatal[-1])
+    elif failed:  # 'connection to server at "h", port 5432 failed: Connection refused'
+        detail = re.sub(r"^.*failed:\s*", "", failed[-1]) or failed[-1]
+    else:
+        detail = lines[0] if lines else type(exc).__name__
     low = raw.lower()
     if "too many clients" in low or "remaining connection slots are reserved" in low or \
             "too many connections for" in low:
         sqlstate = sqlstate or "53300"
-        hint = "the server is out of connection slots"
+        hint = ("the server is out of connection slots for this role; pgqa needs one: retry when "
+                "slots free up, or connect as a role allowed to use the reserved ones")
     elif "password authentication failed" in low or "no password supplied" in low:
         sqlstate = sqlstate or "28P01"
         hint = "check the user and password (PGPASSWORD, ~/.pgpass)"
@@ -124,7 +130,7 @@ def describe_connect_error(exc: psycopg.Error, dsn: str | None) -> TargetError:
         hint = "is the server running and accepting TCP connections on that host and port?"
     elif "timeout expired" in low or "timed out" in low:
         hint = "the server did not answer in time"
-    elif "could not translate host name" in low:
+    elif "could not translate host name" in low or "failed to resolve host" in low:
         hint = "check the host name"
     else:
         hint = ""

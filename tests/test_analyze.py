@@ -9,17 +9,31 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from conftest import require
 
 from analyzer import localpg
-from conftest import require
 
 CALLS = 37
 PSYCOPG_TRANSACTION_TEXTS = {"BEGIN", "COMMIT", "ROLLBACK"}
+
+
+@pytest.fixture
+def fresh_db17(pg17: localpg.LocalServer) -> Iterator[str]:
+    """A new database on PostgreSQL 17 only, for tests where one version says enough."""
+    with pg17.connect() as conn:
+        name = f"a{os.getpid()}_{time.monotonic_ns()}"
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield pg17.dsn(name)
+    finally:
+        with pg17.connect() as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def pgqa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -122,16 +136,12 @@ def test_calls_as_executed_and_one_connection(pg: localpg.LocalServer, fresh_db:
     assert sampler.max_concurrent <= 1
     assert len(sampler.pids) <= 1
 
-
-def test_second_run_leaves_out_the_first_runs_statements(pg: localpg.LocalServer, fresh_db: str) -> None:
-    run_workload(fresh_db)
-    first = analyze_json(fresh_db)
-    second = analyze_json(fresh_db)
-    texts_first = {s["text"] for s in first["statements"]}
-    texts_second = {s["text"] for s in second["statements"]}
-    # The first run read the catalog and pg_stat_statements and explained statements; none of
-    # that shows up as workload. Bare BEGIN/ROLLBACK are let through here: psycopg sends them
+    # A second run: what the first one sent (catalog reads, pg_stat_statements, EXPLAINs) never
+    # shows up as workload. Bare BEGIN/COMMIT/ROLLBACK are let through here: psycopg sends them
     # unmarked for code that uses conn.transaction() instead of Target.transaction().
+    second = analyze_json(fresh_db)
+    texts_first = {s["text"] for s in report["statements"]}
+    texts_second = {s["text"] for s in second["statements"]}
     assert texts_second - texts_first <= PSYCOPG_TRANSACTION_TEXTS
     assert not any(t.startswith("/* pgqa */") for t in texts_second)
     assert second["extra"]["queries_sent"] >= 4
@@ -165,9 +175,10 @@ def test_server_log_shows_one_connection(logging_server: localpg.LocalServer) ->
     assert len(authorized) == 1 and "application_name=pgqa" in authorized[0], during
 
 
-def test_text_output_lists_the_statement(pg: localpg.LocalServer, fresh_db: str) -> None:
+def test_text_and_markdown_list_the_statement(pg17: localpg.LocalServer, fresh_db17: str) -> None:
+    fresh_db = fresh_db17
     run_workload(fresh_db)
-    res = pgqa("analyze", "--dsn", fresh_db, "--format", "text")
+    res = pgqa("analyze", "--dsn", fresh_db, "--format", "text", "--no-advice", "--no-explain")
     assert res.returncode == 0, res.stderr
     assert "FROM orders WHERE customer" in res.stdout
     md = pgqa("analyze", "--dsn", fresh_db, "--format", "markdown", "--no-advice", "--no-explain")
@@ -175,7 +186,8 @@ def test_text_output_lists_the_statement(pg: localpg.LocalServer, fresh_db: str)
     assert "orders" in md.stdout
 
 
-def test_top_and_min_calls_limit_the_statements(pg: localpg.LocalServer, fresh_db: str) -> None:
+def test_top_and_min_calls_limit_the_statements(pg17: localpg.LocalServer, fresh_db17: str) -> None:
+    fresh_db = fresh_db17
     run_workload(fresh_db)
     report = analyze_json(fresh_db, "--top", "1", "--no-advice", "--no-explain", "--no-connections")
     assert len(report["statements"]) == 1
@@ -183,8 +195,8 @@ def test_top_and_min_calls_limit_the_statements(pg: localpg.LocalServer, fresh_d
     assert [s["calls"] for s in frequent["statements"]] == [CALLS]
 
 
-def test_libpq_environment_is_used_without_dsn(pg: localpg.LocalServer, fresh_db: str) -> None:
-    params = psycopg.conninfo.conninfo_to_dict(fresh_db)
+def test_libpq_environment_is_used_without_dsn(pg17: localpg.LocalServer, fresh_db17: str) -> None:
+    params = psycopg.conninfo.conninfo_to_dict(fresh_db17)
     env = {"PGHOST": str(params["host"]), "PGPORT": str(params["port"]), "PGUSER": str(params["user"]),
            "PGPASSWORD": str(params["password"]), "PGDATABASE": str(params["dbname"])}
     res = pgqa("analyze", "--format", "json", "--no-advice", env=env)
@@ -193,8 +205,7 @@ def test_libpq_environment_is_used_without_dsn(pg: localpg.LocalServer, fresh_db
     assert str(params["password"]) not in res.stdout + res.stderr
 
 
-@pytest.mark.parametrize("args", [["--top", "0"], ["--min-calls", "-1"], ["--statement-timeout", "0"],
-                                  ["--whatif", "maybe"], ["--top", "many"]])
+@pytest.mark.parametrize("args", [["--top", "0"], ["--statement-timeout", "0"], ["--whatif", "maybe"]])
 def test_bad_options_exit_2(args: list[str]) -> None:
     res = pgqa("analyze", "--dsn", "host=127.0.0.1 port=1", *args)
     assert res.returncode == 2

@@ -17,19 +17,17 @@ import pytest
 from moto import mock_aws
 from test_aws_helpers import (
     FakeSession,
+    Seeder,
     aws_env,  # noqa: F401  (fixture)
-    lambda_role,
     no_credentials_env,
-    real_client,
     recorded,
     replay,
-    seed_function,
-    seed_instance,
-    seed_proxy,
 )
 
 from analyzer.aws.serverless import budget_into
 from analyzer.model import Report
+
+pytestmark = pytest.mark.usefixtures("aws_env")
 
 # The documented RDS default, computed here from the formula rather than by the code under test
 T4G_MICRO_MAX_CONNECTIONS = min(1024 ** 3 // 9531392, 5000)
@@ -47,37 +45,37 @@ def _report() -> Report:
     return new_report()
 
 
-def _session_with_recordings(unavailable_target: bool = True) -> FakeSession:
-    rds, lam = real_client("rds"), real_client("lambda")
+def _session_with_recordings(seed: Seeder, unavailable_target: bool = True) -> FakeSession:
+    rds, lam = seed.pgqa_client("rds"), seed.pgqa_client("lambda")
     replay(lam, "GetAccountSettings", json.dumps(recorded("lambda_get_account_settings.json")).encode(),
            headers={"content-type": "application/json"})
     if unavailable_target:
         replay(rds, "DescribeDBProxyTargets", recorded("rds_describe_db_proxy_targets_unavailable.xml"),
                headers={"content-type": "text/xml"})
-    return FakeSession(rds=rds, **{"lambda": lam})
+    return FakeSession(seed.session, rds=rds, **{"lambda": lam})
 
 
-def _build_incident() -> dict[str, str]:
-    inst = seed_instance("ats-db", "db.t4g.micro")
-    proxy = seed_proxy("ats-proxy", "ats-db")
-    role = lambda_role()
+def _build_incident(seed: Seeder) -> dict[str, str]:
+    inst = seed.instance("ats-db", "db.t4g.micro")
+    proxy = seed.proxy("ats-proxy", "ats-db")
     host = inst["Endpoint"]["Address"]
     for i, name in enumerate(FUNCTIONS):
         env = {"DB_HOST": host, "DB_NAME": "ats", "NODE_ENV": "production"}
         if i == 0:  # one function holds a full URL with a password in it
             env = {"DATABASE_URL": f"postgresql://app:s3cret-pw@{host}:5432/ats"}
-        seed_function(name, role, env, timeout=3 if i % 4 else 10, memory=128)
+        seed.function(name, env, timeout=3 if i % 4 else 10, memory=128)
     # functions that do not talk to this instance
-    seed_function("ats-mailer", role, {"SMTP_HOST": "smtp.example.com"})
-    seed_function("reports-db", role, {"DB_HOST": "other-db.aaaaaaaaaa.us-east-1.rds.amazonaws.com"})
+    seed.function("ats-mailer", {"SMTP_HOST": "smtp.example.com"})
+    seed.function("reports-db", {"DB_HOST": "other-db.aaaaaaaaaa.us-east-1.rds.amazonaws.com"})
     return {"host": host, "proxy_endpoint": proxy["Endpoint"]}
 
 
 @mock_aws
-def test_incident_budget_findings_and_numbers(aws_env: None) -> None:
-    seeded = _build_incident()
+def test_incident_budget_findings_and_numbers() -> None:
+    seed = Seeder()
+    seeded = _build_incident(seed)
     report = _report()
-    budget_into(report, _session_with_recordings(), "ats-db", pool_size=1)
+    budget_into(report, _session_with_recordings(seed), "ats-db", pool_size=1)
     table = report.extra["budget"]
     usable = T4G_MICRO_MAX_CONNECTIONS - RDS_RESERVED
 
@@ -126,45 +124,47 @@ def test_incident_budget_findings_and_numbers(aws_env: None) -> None:
 
 
 @mock_aws
-def test_ids_stay_stable_across_runs(aws_env: None) -> None:
-    _build_incident()
+def test_ids_stay_stable_across_runs() -> None:
+    seed = Seeder()
+    _build_incident(seed)
     first, second = _report(), _report()
-    budget_into(first, _session_with_recordings(), "ats-db")
-    budget_into(second, _session_with_recordings(), "ats-db")
+    budget_into(first, _session_with_recordings(seed), "ats-db")
+    budget_into(second, _session_with_recordings(seed), "ats-db")
     assert sorted(f.id for f in first.findings) == sorted(f.id for f in second.findings)
 
 
 @mock_aws
-def test_reserved_functions_and_pool_size_fit_the_budget(aws_env: None) -> None:
-    inst = seed_instance("small-db", "db.t4g.micro")
-    role = lambda_role()
+def test_reserved_functions_and_pool_size_fit_the_budget() -> None:
+    seed = Seeder()
+    inst = seed.instance("small-db", "db.t4g.micro")
     host = inst["Endpoint"]["Address"]
-    seed_function("api-a", role, {"PGHOST": host}, reserved=10)
-    seed_function("api-b", role, {"PGHOST": host}, reserved=20)
-    seed_function("worker", role, {"QUEUE_URL": "https://sqs.example", "READER_HOST": host})
+    seed.function("api-a", {"PGHOST": host}, reserved=10)
+    seed.function("api-b", {"PGHOST": host}, reserved=20)
+    seed.function("worker", {"QUEUE_URL": "https://sqs.example", "READER_HOST": host})
     report = _report()
-    budget_into(report, _session_with_recordings(unavailable_target=False), "small-db", pool_size=2,
+    budget_into(report, _session_with_recordings(seed, unavailable_target=False), "small-db", pool_size=2,
                 env_vars=["PGHOST"])
     table = report.extra["budget"]
     # --env-var PGHOST: the worker's READER_HOST does not count
     assert sorted(f["name"] for f in table["functions"]) == ["api-a", "api-b"]
     assert table["worst_case_connections"] == (10 + 20) * 2
     assert not [f for f in report.findings if f.rule == "unbounded-lambda-concurrency"]
-    assert not [f for f in report.findings if f.rule.startswith("proxy") or f.rule == "functions-bypass-proxy"]
+    assert not [f for f in report.findings
+                if f.rule in ("proxy-target-unavailable", "functions-bypass-proxy")]
     usable = T4G_MICRO_MAX_CONNECTIONS - RDS_RESERVED
     assert bool([f for f in report.findings if f.rule == "connection-budget-exceeded"]) == (60 > usable)
 
 
 @mock_aws
-def test_functions_behind_a_healthy_proxy_are_bounded_by_its_pool(aws_env: None) -> None:
-    inst = seed_instance("pdb", "db.t4g.micro")
-    proxy = seed_proxy("pdb-proxy", "pdb")
-    role = lambda_role()
+def test_functions_behind_a_healthy_proxy_are_bounded_by_its_pool() -> None:
+    seed = Seeder()
+    inst = seed.instance("pdb", "db.t4g.micro")
+    proxy = seed.proxy("pdb-proxy", "pdb")
     for i in range(5):
-        seed_function(f"via-proxy-{i}", role, {"DB_HOST": proxy["Endpoint"]})
-    seed_function("direct-one", role, {"DB_HOST": inst["Endpoint"]["Address"]}, reserved=5)
+        seed.function(f"via-proxy-{i}", {"DB_HOST": proxy["Endpoint"]})
+    seed.function("direct-one", {"DB_HOST": inst["Endpoint"]["Address"]}, reserved=5)
     report = _report()
-    budget_into(report, _session_with_recordings(unavailable_target=False), "pdb")
+    budget_into(report, _session_with_recordings(seed, unavailable_target=False), "pdb")
     table = report.extra["budget"]
     vias = {f["name"]: f["via"] for f in table["functions"]}
     assert vias["direct-one"] == "instance" and vias["via-proxy-0"] == "proxy:pdb-proxy"
@@ -181,24 +181,24 @@ def test_functions_behind_a_healthy_proxy_are_bounded_by_its_pool(aws_env: None)
 
 
 @mock_aws
-def test_account_settings_unreadable_falls_back_to_the_default(aws_env: None,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    inst = seed_instance("db1")
-    seed_function("f", lambda_role(), {"DB_HOST": inst["Endpoint"]["Address"]})
+def test_account_settings_unreadable_falls_back_to_the_default(capsys: pytest.CaptureFixture[str]) -> None:
+    seed = Seeder()
+    inst = seed.instance("db1")
+    seed.function("f", {"DB_HOST": inst["Endpoint"]["Address"]})
     report = _report()
     # moto answers GetAccountSettings with 404 "Not yet implemented": like a failing call
-    budget_into(report, FakeSession(), "db1")
+    budget_into(report, FakeSession(seed.session), "db1")
     assert report.extra["budget"]["account"]["unreserved"] == 1000
     assert "default 1000 assumed" in report.extra["budget"]["account"]["source"]
     assert "lambda:GetAccountSettings" in capsys.readouterr().err
 
 
 @mock_aws
-def test_unknown_instance_is_one_clear_line(aws_env: None, tmp_path: Path) -> None:
+def test_unknown_instance_is_one_clear_line(tmp_path: Path) -> None:
     from analyzer.aws.session import AwsError
 
     with pytest.raises(AwsError) as e:
-        budget_into(_report(), FakeSession(), "no-such-db")
+        budget_into(_report(), FakeSession(Seeder().session), "no-such-db")
     assert "unknown RDS instance 'no-such-db'" in str(e.value) and "\n" not in str(e.value)
 
 
@@ -215,3 +215,43 @@ def test_cli_rejects_a_pool_size_below_one(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "analyzer", "budget", "--db-instance", "x", "--pool-size",
                           "0"], capture_output=True, text=True, timeout=60, env=no_credentials_env(tmp_path))
     assert res.returncode == 2 and "--pool-size" in res.stderr
+
+
+@mock_aws
+def test_usable_slots_from_the_server_with_dsn(pg) -> None:  # type: ignore[no-untyped-def]
+    from analyzer.commands.budget import server_slots
+
+    with pg.connect() as conn:
+        settings = {r[0]: int(r[1]) for r in conn.execute(
+            "SELECT name, setting FROM pg_settings WHERE name IN ('max_connections', "
+            "'superuser_reserved_connections', 'reserved_connections')")}
+    expected = settings["max_connections"] - settings["superuser_reserved_connections"] \
+        - settings.get("reserved_connections", 0)
+    seed = Seeder()
+    inst = seed.instance("srv-db", "db.r6g.large")
+    for i in range(3):
+        seed.function(f"fn-{i}", {"DB_HOST": inst["Endpoint"]["Address"]})
+    report = _report()
+    budget_into(report, _session_with_recordings(seed, unavailable_target=False), "srv-db",
+                server_slots=lambda: server_slots(pg.dsn()))
+    slots = report.extra["budget"]["slots"]
+    assert slots["source"] == "server" and slots["usable"] == expected
+    [exceeded] = [f for f in report.findings if f.rule == "connection-budget-exceeded"]
+    assert exceeded.evidence["usable_slots"] == expected
+    assert exceeded.evidence["suggested_reserved_per_function"] == expected // 3
+
+
+@mock_aws
+def test_unreachable_server_falls_back_to_the_class_estimate() -> None:
+    from analyzer.commands.budget import server_slots
+
+    seed = Seeder()
+    inst = seed.instance("est-db", "db.t4g.micro")
+    seed.function("fn", {"DB_HOST": inst["Endpoint"]["Address"]})
+    report = _report()
+    budget_into(report, _session_with_recordings(seed, unavailable_target=False), "est-db",
+                server_slots=lambda: server_slots("host=127.0.0.1 port=1 connect_timeout=2 dbname=x"))
+    slots = report.extra["budget"]["slots"]
+    assert slots["source"] == "instance class estimate"
+    assert slots["usable"] == T4G_MICRO_MAX_CONNECTIONS - RDS_RESERVED
+    assert "server slots unavailable" in slots["detail"]

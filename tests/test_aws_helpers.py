@@ -49,19 +49,14 @@ def no_credentials_env(tmp_path: Path) -> dict[str, str]:
 class FakeSession:
     """Stands in for boto3.Session: prepared clients by service, real ones (moto) otherwise."""
 
-    def __init__(self, **clients: Any) -> None:
+    def __init__(self, real: Any = None, **clients: Any) -> None:
         self.clients = clients
-        self.real = boto3.Session(region_name=REGION)
+        self.real = real or boto3.Session(region_name=REGION)
 
     def client(self, service_name: str, **kwargs: Any) -> Any:
         if service_name in self.clients:
             return self.clients[service_name]
         return self.real.client(service_name, **kwargs)
-
-
-def real_client(service: str) -> Any:
-    """A client configured the way pgqa configures its own (retries included)."""
-    return boto3.Session(region_name=REGION).client(service, config=client_config())
 
 
 # -- replay of recorded responses through botocore's parser ------------------------------------
@@ -83,8 +78,8 @@ def replay(aws_client: Any, operation: str, body: bytes, status: int = 200,
 
     def handler(request: Any, **kwargs: Any) -> AWSResponse:
         seen.append(request)
-        return AWSResponse(request.url, status, {"x-amzn-requestid": f"replay-{len(seen)}", **(headers or {})},
-                           _Raw(body))
+        head = {"x-amzn-requestid": f"replay-{len(seen)}", **(headers or {})}
+        return AWSResponse(request.url, status, head, _Raw(body))
 
     aws_client.meta.events.register_first(f"before-send.{service}.{operation}", handler)
     return seen
@@ -120,6 +115,18 @@ def cbor(value: Any) -> bytes:
 CBOR_HEADERS = {"smithy-protocol": "rpc-v2-cbor", "content-type": "application/cbor"}
 
 
+def error_body(aws_client: Any, code: str, message: str) -> tuple[bytes, dict[str, str]]:
+    """An AWS error response in the protocol botocore resolved for this client (json or rpc-v2-cbor)."""
+    model = aws_client.meta.service_model
+    protocol = getattr(model, "resolved_protocol", model.protocol)
+    if protocol == "smithy-rpc-v2-cbor":
+        return cbor({"__type": code, "message": message}), CBOR_HEADERS
+    if protocol == "json":
+        return (json.dumps({"__type": code, "message": message}).encode(),
+                {"content-type": "application/x-amz-json-1.1"})
+    raise ValueError(f"no error body for protocol {protocol}")
+
+
 def recorded(name: str) -> Any:
     path = DATA / name
     return json.loads(path.read_text()) if path.suffix == ".json" else path.read_bytes()
@@ -127,35 +134,63 @@ def recorded(name: str) -> Any:
 
 # -- moto seeding --------------------------------------------------------------------------------
 
-def seed_instance(name: str = "ats-db", instance_class: str = "db.t4g.micro") -> dict[str, Any]:
-    rds = boto3.Session(region_name=REGION).client("rds")
-    rds.create_db_instance(DBInstanceIdentifier=name, DBInstanceClass=instance_class, Engine="postgres",
-                           EngineVersion="17.6", MasterUsername="ats_admin", MasterUserPassword="not-a-secret-1",
-                           AllocatedStorage=20)
-    return rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]  # type: ignore[no-any-return]
+class Seeder:
+    """Seeds moto through one session (creating a boto3 session per call costs ~1 s each)."""
 
+    def __init__(self) -> None:
+        self.session = boto3.Session(region_name=REGION)
+        self._clients: dict[str, Any] = {}
+        self._role: str | None = None
 
-def seed_proxy(name: str, instance: str) -> dict[str, Any]:
-    s = boto3.Session(region_name=REGION)
-    ec2 = s.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")
-               ["Subnet"]["SubnetId"] for i, z in enumerate("ab")]
-    rds = s.client("rds")
-    proxy = rds.create_db_proxy(
-        DBProxyName=name, EngineFamily="POSTGRESQL", RoleArn="arn:aws:iam::123456789012:role/proxy-secrets",
-        Auth=[{"AuthScheme": "SECRETS", "IAMAuth": "DISABLED",
-               "SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ats-db"}],
-        VpcSubnetIds=subnets)["DBProxy"]
-    rds.register_db_proxy_targets(DBProxyName=name, DBInstanceIdentifiers=[instance])
-    return proxy  # type: ignore[no-any-return]
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service)
+        return self._clients[service]
 
+    def pgqa_client(self, service: str) -> Any:
+        """A fresh client configured the way pgqa configures its own (retries included)."""
+        return self.session.client(service, config=client_config())
 
-def lambda_role() -> str:
-    iam = boto3.Session(region_name=REGION).client("iam")
-    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                    "Principal": {"Service": "lambda.amazonaws.com"}}]}
-    return iam.create_role(RoleName="ats-lambda", AssumeRolePolicyDocument=json.dumps(doc))["Role"]["Arn"]
+    def instance(self, name: str = "ats-db", instance_class: str = "db.t4g.micro") -> dict[str, Any]:
+        rds = self.client("rds")
+        rds.create_db_instance(DBInstanceIdentifier=name, DBInstanceClass=instance_class, Engine="postgres",
+                               EngineVersion="17.6", MasterUsername="ats_admin",
+                               MasterUserPassword="not-a-secret-1", AllocatedStorage=20)
+        return rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]  # type: ignore[no-any-return]
+
+    def proxy(self, name: str, instance: str) -> dict[str, Any]:
+        ec2 = self.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")
+                   ["Subnet"]["SubnetId"] for i, z in enumerate("ab")]
+        rds = self.client("rds")
+        proxy = rds.create_db_proxy(
+            DBProxyName=name, EngineFamily="POSTGRESQL",
+            RoleArn="arn:aws:iam::123456789012:role/proxy-secrets",
+            Auth=[{"AuthScheme": "SECRETS", "IAMAuth": "DISABLED",
+                   "SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ats-db"}],
+            VpcSubnetIds=subnets)["DBProxy"]
+        rds.register_db_proxy_targets(DBProxyName=name, DBInstanceIdentifiers=[instance])
+        return proxy  # type: ignore[no-any-return]
+
+    def role(self) -> str:
+        if self._role is None:
+            trust = {"Effect": "Allow", "Action": "sts:AssumeRole",
+                     "Principal": {"Service": "lambda.amazonaws.com"}}
+            doc = {"Version": "2012-10-17", "Statement": [trust]}
+            self._role = self.client("iam").create_role(
+                RoleName="ats-lambda", AssumeRolePolicyDocument=json.dumps(doc))["Role"]["Arn"]
+        return self._role
+
+    def function(self, name: str, env: dict[str, str], timeout: int = 3, memory: int = 128,
+                 reserved: int | None = None) -> None:
+        lam = self.client("lambda")
+        lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=self.role(),
+                            Handler="index.handler",
+                            Code={"ZipFile": _ZIP}, Timeout=timeout, MemorySize=memory,
+                            Environment={"Variables": env})
+        if reserved is not None:
+            lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
 
 
 def _zip() -> bytes:
@@ -165,11 +200,4 @@ def _zip() -> bytes:
     return buf.getvalue()
 
 
-def seed_function(name: str, role: str, env: dict[str, str], timeout: int = 3, memory: int = 128,
-                  reserved: int | None = None) -> None:
-    lam = boto3.Session(region_name=REGION).client("lambda")
-    lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=role, Handler="index.handler",
-                        Code={"ZipFile": _zip()}, Timeout=timeout, MemorySize=memory,
-                        Environment={"Variables": env})
-    if reserved is not None:
-        lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+_ZIP = _zip()

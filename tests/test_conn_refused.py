@@ -67,6 +67,11 @@ def test_refused_snapshot_is_stored_with_the_server_message(small_server, tmp_pa
 
         res2 = pgqa("snapshot", "--dsn", app_dsn, "--reserved-dsn", server.dsn(), "--store", f"sqlite:///{store}")
         assert res2.returncode == 3, res2.stderr
+        live = pgqa("connections", "--dsn", app_dsn, "--format", "json")
+        assert live.returncode == 3, live.stderr
+        doc = json.loads(live.stdout)
+        assert doc["connections"]["status"] == "refused"
+        assert "connections-refused" in {f["rule"] for f in doc["findings"]}
     first, second = _stored(store)
     assert first["status"] == "refused" and "remaining connection slots are reserved" in first["error"]
     assert first["used"] is None and first["groups"] == []

@@ -158,3 +158,24 @@ def test_live_report_alert_at_sets_the_exit_code(known_sessions: dict) -> None:
     assert "connection-saturation" in rules
     calm = subprocess.run([*cmd, "--alert-at", "90"], capture_output=True, text=True, timeout=60)
     assert calm.returncode == 0, calm.stderr
+
+
+def test_a_role_without_pg_read_all_stats_still_counts_every_slot(pg, known_sessions: dict) -> None:
+    import os
+    import secrets
+
+    role, password = f"lowpriv_{os.getpid()}", secrets.token_hex(8)
+    with psycopg.connect(pg.dsn(), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+    try:
+        snap = snapshot.capture(pg.dsn(known_sessions["db"], user=role, password=password))
+    finally:
+        with psycopg.connect(pg.dsn(), autocommit=True) as admin:
+            admin.execute(f"DROP ROLE {role}")
+    assert snap.status == "ok"
+    mine = {g.application_name: g for g in snap.groups if g.database == known_sessions["db"]}
+    # other roles' sessions are still counted (they hold slots), their state hidden
+    assert (mine["lambda-a"].count, mine["lambda-a"].by_state) == (7, {"unknown": 7})
+    assert (mine["worker"].count, mine["waiter"].count, mine["pgqa"].count) == (2, 1, 1)
+    assert mine["pgqa"].user == role and mine["pgqa"].by_state == {"active": 1}
+    assert snap.notes and "pg_read_all_stats" in snap.notes[0]

@@ -102,24 +102,24 @@ def greedy(items: list[Item], candidates: list[Candidate], whatif: WhatIf, *,
         return whatif.costs(items, config)
 
     picked: list[Candidate] = []
+    ratio: dict[Candidate, float] = {}  # gain per byte each pick had when it was taken
     current = dict(sel.base)
     current_wc = sel.workload_before
     remaining = [c for c in dict.fromkeys(candidates) if by_table.get(c.table)]
     used_bytes = 0
     first_round = True
     while remaining:
-        if len(picked) >= max_indexes:
-            sel.stopped_by = "max-indexes"
-            break
-        scored: list[tuple[float, float, Candidate, dict[str, float | None]]] = []
+        scored: list[tuple[float, float, Candidate, Candidate | None]] = []
         for cand in list(remaining):
+            # a wider version of a pick (more keys, INCLUDE) would replace it, not join it
+            narrower = next((p for p in picked if cand.covers(p)), None)
+            config = [p for p in picked if p is not narrower] + [cand]
             touched = by_table[cand.table]
-            after = whatif.costs(touched, picked + [cand])
+            after = whatif.costs(touched, config)
             if cand in whatif.failed:
                 remaining.remove(cand)
                 continue
-            trial = {**current, **after}
-            gain = current_wc - workload_cost(items, trial, sel.base)
+            gain = current_wc - workload_cost(items, {**current, **after}, sel.base)
             if first_round:
                 for item in touched:
                     c = after.get(item.key)
@@ -129,23 +129,41 @@ def greedy(items: list[Item], candidates: list[Candidate], whatif: WhatIf, *,
             if gain <= 1e-9:
                 remaining.remove(cand)  # picks only ever shrink a later gain
                 continue
-            size = max(whatif.size(cand), 8192)
-            scored.append((gain, size, cand, after))
+            size = float(max(whatif.size(cand), 8192))
+            if narrower is not None:
+                extra = max(size - max(whatif.size(narrower), 8192), 8192.0)
+                # INCLUDE columns only buy an index-only scan: their bytes must earn at least what
+                # the narrower pick's bytes earned (more keys answer the bar like any index)
+                if cand.keys == narrower.keys and gain / extra < ratio[narrower]:
+                    continue
+                size = extra
+            scored.append((gain, size, cand, narrower))
         first_round = False
         bar = _bar(min_gain_pct, current_wc, sel.workload_before)
-        eligible = [s for s in scored if s[0] >= bar * sel.bars.get(s[2].table, 1.0)
-                    and (max_bytes is None or used_bytes + s[1] <= max_bytes)]
+        # widening a pick adds no index, only bytes: it answers to the plain share of what is left
+        upgrade_bar = min_gain_pct / 100.0 * current_wc
+
+        def clears(s: tuple[float, float, Candidate, Candidate | None], bar: float = bar,
+                   upgrade_bar: float = upgrade_bar) -> bool:
+            return s[0] >= (bar if s[3] is None else upgrade_bar) * sel.bars.get(s[2].table, 1.0)
+
+        fits = [s for s in scored if max_bytes is None or used_bytes + s[1] <= max_bytes]
+        eligible = [s for s in fits if clears(s) and (s[3] is not None or len(picked) < max_indexes)]
         if not eligible:
-            sel.stopped_by = "min-gain" if scored else "no candidate helps"
-            if scored and max_bytes is not None and any(
-                    s[0] >= bar * sel.bars.get(s[2].table, 1.0) for s in scored):
-                sel.stopped_by = "max-index-mb"
+            clearing = [s for s in scored if clears(s)]
+            sel.stopped_by = ("max-indexes" if clearing and len(picked) >= max_indexes else
+                              "max-index-mb" if clearing and len(fits) < len(scored) else
+                              "min-gain" if scored else "no candidate helps")
             break
-        gain, size, cand, after = max(eligible, key=lambda s: (s[0] / s[1], s[0]))
+        gain, size, cand, narrower = max(eligible, key=lambda s: (s[0] / s[1], s[0]))
+        if narrower is not None:
+            picked.remove(narrower)
+            sel.picks = [p for p in sel.picks if p.candidate != narrower]
         picked.append(cand)
+        ratio[cand] = gain / size
         remaining.remove(cand)
         used_bytes += int(size)
-        current.update({k: v for k, v in after.items() if v is not None})
+        current = {**sel.base, **{k: v for k, v in whatif.costs(items, picked).items() if v is not None}}
         current_wc = workload_cost(items, current, sel.base)
         sel.picks.append(Pick(cand, int(whatif.size(cand)), gain))
     _prune(sel, items, whatif, min_gain_pct)

@@ -76,6 +76,7 @@ class FunctionBudget:
     memory_mb: int
     reserved: int | None
     concurrency_cap: int  # reserved, else the account's unreserved pool
+    reserved_known: bool
     worst_connections: int  # concurrency_cap x pool size
     suggested_reserved: int | None = None
 
@@ -119,7 +120,7 @@ def compute(inst: DbInstance, functions: list[LambdaFunction], proxies: list[Pro
         b.functions.append(FunctionBudget(
             name=fn.name, via=via, variables=[m.variable for m in fn.matches], timeout_s=fn.timeout_s,
             memory_mb=fn.memory_mb, reserved=fn.reserved, concurrency_cap=cap,
-            worst_connections=cap * pool_size))
+            reserved_known=fn.reserved_known, worst_connections=cap * pool_size))
         b.sum_of_caps += cap * pool_size
         if via == "instance":
             if fn.reserved is None:
@@ -236,7 +237,9 @@ def findings(b: Budget) -> list[Finding]:
                                "the health once fixed",
                 key=p.name,
                 evidence={"proxy": p.name, "target": t.rds_resource_id, "state": t.state, "reason": t.reason,
-                          "description": t.description},
+                          "description": t.description,
+                          "functions_using_proxy": [f.name for f in b.functions
+                                                    if f.via == f"proxy:{p.name}"]},
             ))
         bypass = [f for f in b.functions if f.via == "instance"]
         if bypass:
@@ -274,7 +277,8 @@ def table(b: Budget) -> dict[str, Any]:
         "proxy_connections": b.proxy_worst, "sum_of_function_caps": b.sum_of_caps,
         "suggested_reserved_per_function": b.suggested_reserved,
         "functions": [{"name": f.name, "via": f.via, "variables": f.variables, "timeout_s": f.timeout_s,
-                       "memory_mb": f.memory_mb, "reserved": f.reserved, "concurrency_cap": f.concurrency_cap,
+                       "memory_mb": f.memory_mb, "reserved": f.reserved, "reserved_known": f.reserved_known,
+                       "concurrency_cap": f.concurrency_cap,
                        "worst_connections": f.worst_connections, "suggested_reserved": f.suggested_reserved}
                       for f in b.functions],
         "proxies": [{"name": p.name, "endpoint": p.endpoint, "status": p.status,

@@ -30,7 +30,7 @@ def describe(rds: Any, name: str) -> DbInstance:
         if "DBInstanceNotFound" in str(e):
             region = getattr(rds.meta, "region_name", "") or "this region"
             raise AwsError(f"unknown RDS instance '{name}' in {region}: check --db-instance and --region",
-                           "error", e.action) from None
+                           "error", e.action, session_wide=True) from None
         raise
     items = resp.get("DBInstances") or []
     if not items:

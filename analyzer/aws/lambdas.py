@@ -4,6 +4,7 @@ values (they often hold passwords)."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ class LambdaFunction:
     timeout_s: int = 3
     memory_mb: int = 128
     reserved: int | None = None  # reserved concurrency; None = shares the account's unreserved pool
+    reserved_known: bool = True  # False when get_function_concurrency was refused (then None is assumed)
     matches: list[EnvMatch] = field(default_factory=list)
 
     @property
@@ -72,10 +74,21 @@ def discover(lam: Any, hosts: dict[str, str], names: list[str] | None = None) ->
             found.append(LambdaFunction(name=f["FunctionName"], runtime=f.get("Runtime", ""),
                                         timeout_s=int(f.get("Timeout") or 3),
                                         memory_mb=int(f.get("MemorySize") or 128), matches=matches))
+    refused: AwsError | None = None
     for fn in found:
-        resp = call(lam, "get_function_concurrency", FunctionName=fn.name)
+        try:
+            resp = call(lam, "get_function_concurrency", FunctionName=fn.name)
+        except AwsError as e:
+            if e.kind != "skipped":  # only a refused permission is worked around: assume the worst
+                raise
+            refused = refused or e
+            fn.reserved_known = False
+            continue
         value = resp.get("ReservedConcurrentExecutions")
         fn.reserved = int(value) if value is not None else None
+    if refused is not None:
+        print(f"pgqa: lambda: {refused} (functions counted as having no reserved concurrency)",
+              file=sys.stderr)
     return sorted(found, key=lambda f: f.name)
 
 

@@ -50,6 +50,8 @@ def budget_into(report: Report, session: SessionLike, db_instance: str, pool_siz
             slot_note = f"server slots unavailable ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
         if slots is None and not slot_note:
             slot_note = "server slots unavailable (no connection snapshot)"
+    if slot_note:
+        print(f"pgqa: slots: {slot_note}; using the instance class estimate", file=sys.stderr)
     if slots is None:
         slots = budget_mod.slots_from_class(inst.instance_class)
         if slots is not None and slot_note:

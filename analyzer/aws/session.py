@@ -49,10 +49,13 @@ class AwsError(PgqaError):
 
     exit_code = 3
 
-    def __init__(self, message: str, kind: str = "error", action: str = "") -> None:
+    def __init__(self, message: str, kind: str = "error", action: str = "",
+                 session_wide: bool = False) -> None:
         super().__init__(message)
         self.kind = kind
         self.action = action
+        # no credentials, region or instance: every other AWS source of the run fails the same way
+        self.session_wide = session_wide
 
 
 def client_config() -> Config:
@@ -65,8 +68,10 @@ def client_config() -> Config:
         attempts = max(1, int(os.environ.get("AWS_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)))
     except ValueError:
         attempts = DEFAULT_MAX_ATTEMPTS
-    return Config(retries={"mode": mode, "max_attempts": attempts}, connect_timeout=5, read_timeout=20,
-                  user_agent_extra="pgqa")
+    # total_max_attempts counts the first try, like AWS_MAX_ATTEMPTS (botocore's "max_attempts"
+    # key counts retries only)
+    return Config(retries={"mode": mode, "total_max_attempts": attempts}, connect_timeout=5,
+                  read_timeout=20, user_agent_extra="pgqa")
 
 
 def make_session(profile: str | None = None, region: str | None = None) -> SessionLike:
@@ -77,7 +82,7 @@ def make_session(profile: str | None = None, region: str | None = None) -> Sessi
         return boto3.Session(profile_name=profile or None, region_name=region or None)
     except ProfileNotFound as e:
         raise AwsError(f"AWS profile not found: {e.kwargs.get('profile', profile)}; check --profile "
-                       "or AWS_PROFILE against ~/.aws/config", "skipped") from None
+                       "or AWS_PROFILE against ~/.aws/config", "skipped", session_wide=True) from None
 
 
 def session_for(options: Any) -> SessionLike:
@@ -95,7 +100,7 @@ def client(session: SessionLike, service: str) -> Any:
         return session.client(service, config=client_config())
     except NoRegionError:
         raise AwsError("no AWS region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION",
-                       "skipped") from None
+                       "skipped", session_wide=True) from None
     except BotoCoreError as e:
         raise AwsError(f"cannot create the {service} client: {e}", "error") from None
 
@@ -111,9 +116,11 @@ def describe_error(exc: Exception, action: str) -> AwsError:
     """One line saying what failed and what to do."""
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return AwsError("no AWS credentials found: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
-                        "AWS_SECRET_ACCESS_KEY, or run where an IAM role is attached", "skipped", action)
+                        "AWS_SECRET_ACCESS_KEY, or run where an IAM role is attached", "skipped", action,
+                        session_wide=True)
     if isinstance(exc, NoRegionError):
-        return AwsError("no AWS region: pass --region or set AWS_REGION", "skipped", action)
+        return AwsError("no AWS region: pass --region or set AWS_REGION", "skipped", action,
+                        session_wide=True)
     if isinstance(exc, EndpointConnectionError):
         return AwsError(f"cannot reach the AWS endpoint for {action}: {exc}", "error", action)
     if isinstance(exc, ClientError):

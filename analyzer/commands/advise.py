@@ -66,9 +66,8 @@ def options_from_args(args: argparse.Namespace) -> AnalyzeOptions:
 
 
 def session_settings(options: AnalyzeOptions) -> SessionSettings:
-    # --whatif real builds indexes: the session may write, inside transactions that roll back
-    return SessionSettings(statement_timeout_s=options.statement_timeout_s,
-                           read_only=options.whatif != "real")
+    # read-only even with --whatif real: its one transaction says SET TRANSACTION READ WRITE itself
+    return SessionSettings(statement_timeout_s=options.statement_timeout_s)
 
 
 def advise(options: AnalyzeOptions) -> Report:

@@ -17,7 +17,7 @@ from analyzer.commands.common import (
     emit,
     exit_code,
 )
-from analyzer.errors import UsageError
+from analyzer.errors import TargetError, UsageError
 from analyzer.pipeline import AnalyzeOptions, analyze
 
 
@@ -110,7 +110,13 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.report.json import load
 
     old = load(options.extra["baseline"]) if options.extra.get("baseline") else None
-    report = analyze(options)
+    try:
+        report = analyze(options)
+    except TargetError as e:
+        partial = getattr(e, "partial_report", None)
+        if partial is not None:  # connected, then lost it: write out what was gathered, exit 3
+            emit(partial, args)
+        raise
     if old is not None:
         apply_baseline(report, old)
     emit(report, args)

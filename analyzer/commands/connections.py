@@ -17,10 +17,10 @@ import argparse
 from analyzer.commands.common import add_output_options, add_store_option, add_target_options, emit, exit_code
 from analyzer.connections import checks
 from analyzer.connections import report as history_report
-from analyzer.connections.snapshot import capture
+from analyzer.connections.snapshot import capture_with
 from analyzer.connections.store import default_store_url, open_store, since_iso
 from analyzer.errors import UsageError
-from analyzer.model import Report
+from analyzer.model import Report, TargetInfo
 from analyzer.pipeline import new_report
 from analyzer.target import SessionSettings
 
@@ -57,9 +57,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.chart:
             raise UsageError("--chart draws usage over time: give --since too")
-        snap = capture(args.dsn, reserved_dsn=args.reserved_dsn, instance=args.instance,
-                       settings=SessionSettings(statement_timeout_s=args.statement_timeout,
-                                                connect_timeout_s=args.connect_timeout))
+        snap, info = capture_with(args.dsn, reserved_dsn=args.reserved_dsn, instance=args.instance,
+                                  settings=SessionSettings(statement_timeout_s=args.statement_timeout,
+                                                           connect_timeout_s=args.connect_timeout),
+                                  also=lambda target: target.info)
+        report.target = info if isinstance(info, TargetInfo) else None
         report.connections = snap
         report.source("pg_stat_activity", "ok" if snap.status == "ok" else "error",
                       "" if snap.status == "ok" else f"{snap.status}: {snap.error}")

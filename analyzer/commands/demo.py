@@ -52,7 +52,8 @@ def _print_kept(server: localpg.LocalServer) -> None:
     pid = server.process.pid if server.process else "?"
     dsn = server.dsn(DBNAME)
     print(
-        f"pgqa demo: PostgreSQL {server.major} keeps running, on 127.0.0.1 only, with a throw-away password:\n"
+        f"pgqa demo: PostgreSQL {server.major} keeps running, local only ({server.host}, a throw-away "
+        "password):\n"
         f"  dsn:  {dsn}\n"
         f"  try:  pgqa analyze --dsn \"{dsn}\"\n"
         f"  stop: kill {pid} && rm -rf {server.datadir.parent}\n"
@@ -61,7 +62,7 @@ def _print_kept(server: localpg.LocalServer) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzer.demo import setup_demo
+    from analyzer.demo import lingering_connections, setup_demo
     from analyzer.pipeline import AnalyzeOptions, analyze
 
     if not args.scale > 0:
@@ -69,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     if args.rounds < 1:
         raise UsageError("--rounds must be at least 1")
     binaries = _binaries(args.pg_version)
-    say(f"starting PostgreSQL {binaries.major} (hypopg: {'yes' if binaries.has_extension('hypopg') else 'no'}) ...")
+    hypopg = "with hypopg" if binaries.has_extension("hypopg") else "without hypopg"
+    say(f"starting PostgreSQL {binaries.major} ({hypopg}) ...")
     try:
         server = localpg.start(binaries)
     except localpg.LocalServerError as e:
@@ -78,9 +80,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         dsn = setup_demo(server, DBNAME, scale=args.scale, rounds=args.rounds, progress=say)
         keep = args.keep
-        say("analyzing ...")
-        report = analyze(AnalyzeOptions(dsn=dsn, show_literals=args.show_literals,
-                                        progress=sys.stderr.isatty()))
+        with lingering_connections(dsn) as idle:
+            say(f"analyzing (the replayed applications left {idle} idle connections open) ...")
+            report = analyze(AnalyzeOptions(dsn=dsn, show_literals=args.show_literals,
+                                            progress=sys.stderr.isatty()))
         emit(report, args)
         return exit_code(report, args)
     finally:

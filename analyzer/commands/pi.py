@@ -4,6 +4,7 @@ the static rules. AWS access uses the standard credential chain (--profile, --re
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from analyzer.commands.common import add_output_options, emit, exit_code
 from analyzer.errors import PgqaError
@@ -24,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_output_options(p)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, session: Any = None) -> int:
+    """session: a boto3-like session to use instead of one from --profile/--region (tests)."""
     from analyzer import rules, workload
     from analyzer.aws.session import make_session
     from analyzer.aws.window import window_since
@@ -34,12 +36,13 @@ def run(args: argparse.Namespace) -> int:
     window = window_since(args.since)
     insights.validate(args.limit, args.period or insights.choose_period(window), window)
     report = new_report()
-    try:
-        session = make_session(args.profile, args.region)
-    except PgqaError as e:
-        insights.say(report, insights.SOURCE, e)
-        emit(report, args)
-        return 3
+    if session is None:
+        try:
+            session = make_session(args.profile, args.region)
+        except PgqaError as e:
+            insights.say(report, insights.SOURCE, e)
+            emit(report, args)
+            return 3
     statements = insights.run_into(report, session, args.db_instance, window, args.limit, args.period)
     workload.prepare(report, statements, None)
     report.statements = statements

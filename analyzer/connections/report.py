@@ -83,20 +83,19 @@ def sparkline(snaps: list[ConnectionSnapshot], width: int = 60) -> str:
 
 
 def history_lines(h: dict[str, Any] | None, width: int = 120) -> list[str]:
-    """Text for a terminal: the time line as a sparkline and the holders at the peak."""
-    if not h:
+    """Text for a terminal, what a generic renderer does not know: the time line as a sparkline
+    and the holders at the peak (the peak and p95 figures themselves are left to the renderer)."""
+    if not h or not h.get("sparkline"):
         return []
-    lines = [f"usage {h.get('since')} .. {h.get('until')} (0-100% of usable, ! = refused/failed):",
-             f"  {h.get('sparkline', '')}"]
-    peak = h.get("peak")
-    if peak:
-        lines.append(f"peak {peak['used']}/{peak['usable']} ({peak['used_pct']}%) at {peak['taken_at']}; "
-                     f"p95 {h.get('p95_used_pct')}% at {(h.get('p95') or {}).get('taken_at')}")
+    lines = [f"usage over time, 0-100% of usable slots ({FAILED_MARK} = refused or failed):",
+             f"  {h['sparkline'][: max(10, width - 4)]}",
+             f"  {h.get('since')} .. {h.get('until')}"]
     holders = h.get("top_holders") or []
     if holders:
-        lines.append("top holders at the peak:")
+        peak = h.get("peak") or {}
+        lines.append(f"top holders at the peak ({peak.get('taken_at')}):")
         for g in holders:
             states = ", ".join(f"{n} {s}" for s, n in sorted(g["by_state"].items(), key=lambda kv: -kv[1]))
-            lines.append(f"  {g['count']:>5}  {g['label']}  ({states}; idle up to {g['max_idle_s']:.0f} s)"
-                         [:width])
+            line = f"  {g['count']:>5}  {g['label']}  ({states}; idle up to {g['max_idle_s']:.0f} s)"
+            lines.append(line[:width])
     return lines

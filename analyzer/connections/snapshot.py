@@ -277,6 +277,11 @@ def _sessions(snap: ConnectionSnapshot, rows: list[dict[str, Any]]) -> None:
                        "application_name": r["application_name"],
                        "wait_event_type": r["wait_event_type"], "wait_event": r["wait_event"],
                        "query": redact(r["query"] or "")}
+    hidden = sum(1 for r in rows if r["hidden"])
+    if hidden:
+        snap.notes.append(
+            f"{hidden} sessions of other roles are counted with state unknown: pgqa's role cannot read "
+            "their details (GRANT pg_read_all_stats, or pg_monitor, to it)")
     snap.used = len(rows)
     if snap.usable:
         snap.used_pct = round(100.0 * snap.used / snap.usable, 1)

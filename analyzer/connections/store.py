@@ -243,6 +243,7 @@ class Store:
 
     def save_snapshot(self, snap: ConnectionSnapshot) -> int:
         """Write one snapshot (and its groups) in one transaction; returns its id."""
+        snap.taken_at = _utc_seconds(snap.taken_at)  # one format, so that times compare as text
         data = json.dumps(asdict(snap), default=str)
         with self.transaction():
             sid = self._insert_id(_INSERT_SNAPSHOT, (
@@ -287,6 +288,16 @@ class Store:
 
     def statement_texts(self, instance: str) -> dict[str, str]:
         return dict(self._exec(_SELECT_TEXTS, (instance,)).fetchall())
+
+
+def _utc_seconds(value: str) -> str:
+    try:
+        dt = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return value
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _group_rows(sid: int, snap: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -395,8 +406,11 @@ def statement_window(store_url: str | None, instance: str, since: str) -> list[S
     most total time first. `since` is a duration ('1h') or an ISO-8601 time."""
     start = since_iso(since)
     with open_store(store_url) as store:
-        snaps = store.statement_snapshots(instance)
-        texts = store.statement_texts(instance)
+        try:
+            snaps = store.statement_snapshots(instance)
+            texts = store.statement_texts(instance)
+        except Exception as e:  # noqa: BLE001 - a damaged store or a broken link: one line
+            raise StoreError(f"cannot read the snapshot store: {str(e).strip().splitlines()[0]}") from None
     totals, info = window_deltas(snaps, start)
     out = []
     for (userid, dbid, queryid, toplevel), t in totals.items():

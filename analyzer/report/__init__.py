@@ -5,8 +5,9 @@ from __future__ import annotations
 from analyzer.model import Report
 
 
-def render(report: Report, fmt: str, *, show_literals: bool = False, mask_hosts: bool = False,
-           width: int = 120) -> str:
+def render(
+    report: Report, fmt: str, *, show_literals: bool = False, mask_hosts: bool = False, width: int = 120
+) -> str:
     if fmt == "json":
         from analyzer.report.json import dumps
 

@@ -31,15 +31,25 @@ def apply_baseline(report: Report, old: dict[str, Any]) -> None:
             continue
         ref = f.get("statement") if isinstance(f.get("statement"), dict) else None
         fp = (ref or {}).get("fingerprint")
-        report.resolved_findings.append({
-            "id": fid, "rule": str(f.get("rule", "")), "severity": str(f.get("severity", "info")),
-            "title": str(f.get("title", "")), "first_seen": f.get("first_seen") or old_time or None,
-            "last_seen": old_time, "statement": ref,
-            # False: the statement is gone from this report too (fixed, unused, or below --top)
-            "statement_present": bool(fp and fp in fingerprints) if ref else False,
-        })
-    report.baseline = {"generated_at": old_time, "new": counts["new"], "persisting": counts["persisting"],
-                       "resolved": len(report.resolved_findings)}
+        report.resolved_findings.append(
+            {
+                "id": fid,
+                "rule": str(f.get("rule", "")),
+                "severity": str(f.get("severity", "info")),
+                "title": str(f.get("title", "")),
+                "first_seen": f.get("first_seen") or old_time or None,
+                "last_seen": old_time,
+                "statement": ref,
+                # False: the statement is gone from this report too (fixed, unused, or below --top)
+                "statement_present": bool(fp and fp in fingerprints) if ref else False,
+            }
+        )
+    report.baseline = {
+        "generated_at": old_time,
+        "new": counts["new"],
+        "persisting": counts["persisting"],
+        "resolved": len(report.resolved_findings),
+    }
 
 
 def apply_baseline_file(report: Report, path: str) -> None:

@@ -51,10 +51,18 @@ def top_statements(plt: Any, report: Report, path: Path) -> bool:
         bars = ax.barh(range(len(top)), seconds, color="#4472c4")
         ax.set_yticks(range(len(top)), labels=labels, fontsize=8, family="monospace")
         ax.set_xlabel("total execution time (s)")
-        ax.set_title("Top statements by total time" + (f" · {report.target.database}" if report.target else ""))
+        ax.set_title(
+            "Top statements by total time" + (f" · {report.target.database}" if report.target else "")
+        )
         for bar, share in zip(bars, shares, strict=True):
-            ax.annotate(fmt.pct(share), (bar.get_width(), bar.get_y() + bar.get_height() / 2),
-                        xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+            ax.annotate(
+                fmt.pct(share),
+                (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
         ax.margins(x=0.12)
         fig.tight_layout()
         fig.savefig(path)
@@ -88,16 +96,32 @@ def connections_timeline(plt: Any, report: Report, path: Path) -> bool:
     try:
         used = [(t, p.get("used")) for t, p in pts if p.get("used") is not None]
         if used:
-            ax.plot([t for t, _ in used], [u for _, u in used], marker=".", color="#4472c4", label="used slots")
+            ax.plot(
+                [t for t, _ in used], [u for _, u in used], marker=".", color="#4472c4", label="used slots"
+            )
         usable = [(t, p.get("usable")) for t, p in pts if p.get("usable") is not None]
         if usable:
-            ax.step([t for t, _ in usable], [u for _, u in usable], where="post", color="#c00000",
-                    linestyle="--", label="usable slots")
-        refused = [t for e in h.get("events") or [] if e.get("status") != "ok" and (t := _time(e.get("taken_at")))]
+            ax.step(
+                [t for t, _ in usable],
+                [u for _, u in usable],
+                where="post",
+                color="#c00000",
+                linestyle="--",
+                label="usable slots",
+            )
+        failed = [e for e in h.get("events") or [] if e.get("status") != "ok"]
+        failed += [p for _, p in pts if p.get("status") not in (None, "ok")]
+        refused = sorted({t for e in failed if (t := _time(e.get("taken_at")))})
         if refused:
             top = max([u for _, u in used] + [u for _, u in usable] + [1])
-            ax.scatter(refused, [top] * len(refused), marker="x", color="#c00000", zorder=3,
-                       label="refused / failed snapshot")
+            ax.scatter(
+                refused,
+                [top] * len(refused),
+                marker="x",
+                color="#c00000",
+                zorder=3,
+                label="refused / failed snapshot",
+            )
         ax.set_ylabel("connections")
         ax.set_title("Connection slots over time" + (f" · {h.get('instance')}" if h.get("instance") else ""))
         ax.set_ylim(bottom=0)

@@ -15,7 +15,7 @@ def one_line(text: str | None) -> str:
 def shorten(text: str | None, width: int) -> str:
     s = one_line(text)
     if width <= 1:
-        return s[:max(width, 0)]
+        return s[: max(width, 0)]
     return s if len(s) <= width else s[: width - 1].rstrip() + "…"
 
 
@@ -66,7 +66,9 @@ def size(n: int | float | None) -> str:
 def improvement(cost_before: float, cost_after: float) -> str:
     if cost_before <= 0:
         return "-"
-    return f"{(1 - cost_after / cost_before) * 100:.0f}%"
+    gain = (1 - cost_after / cost_before) * 100
+    # 99.5 % is not 100 %: keep a decimal where rounding would overstate or hide the change
+    return f"{gain:.1f}%" if gain > 99 or abs(gain) < 1 else f"{gain:.0f}%"
 
 
 def value_text(value: Any) -> str:
@@ -104,16 +106,25 @@ def statement_numbers(s: Any) -> list[tuple[str, str]]:
     """The figures a reader wants next to a statement, label and value."""
     if not s.has_stats:
         return [("source", s.source)]
-    out = [("calls", num(s.calls)), ("total time", ms(s.total_ms)), ("mean time", ms(s.mean_ms)),
-           ("rows", num(s.rows)), ("rows per call", num(round(s.rows_per_call, 1)))]
+    out = [
+        ("calls", num(s.calls)),
+        ("total time", ms(s.total_ms)),
+        ("mean time", ms(s.mean_ms)),
+        ("rows", num(s.rows)),
+        ("rows per call", num(round(s.rows_per_call, 1))),
+    ]
     if s.shared_blks_read or s.shared_blks_hit:
         out.append(("shared blocks read / hit", f"{num(s.shared_blks_read)} / {num(s.shared_blks_hit)}"))
     if s.temp_blks_written:
         out.append(("temp blocks written", num(s.temp_blks_written)))
     if s.wal_bytes:
         out.append(("WAL written", size(s.wal_bytes)))
-    for key, label in (("db_load", "PI load (AAS)"), ("pi_load", "PI load (AAS)"),
-                       ("db.load.avg", "PI load (AAS)"), ("load_aas", "PI load (AAS)")):
+    for key, label in (
+        ("db_load", "PI load (AAS)"),
+        ("pi_load", "PI load (AAS)"),
+        ("db.load.avg", "PI load (AAS)"),
+        ("load_aas", "PI load (AAS)"),
+    ):
         if key in s.extra and s.extra[key] is not None:
             out.append((label, num(s.extra[key])))
             break

@@ -37,13 +37,23 @@ class SchemaViolation(AssertionError):
 
 def statement_dict(s: Statement, share: float | None = None) -> dict[str, Any]:
     d: dict[str, Any] = {
-        "index": s.index, "queryid": None if s.queryid is None else str(s.queryid),
-        "fingerprint": s.fingerprint, "text": s.text,
-        "calls": int(s.calls), "total_ms": round(float(s.total_ms), 3), "mean_ms": round(float(s.mean_ms), 3),
-        "rows": int(s.rows), "source": s.source, "truncated": s.truncated,
-        "shared_blks_hit": s.shared_blks_hit, "shared_blks_read": s.shared_blks_read,
-        "temp_blks_read": s.temp_blks_read, "temp_blks_written": s.temp_blks_written,
-        "wal_bytes": s.wal_bytes, "plan_ms": s.plan_ms, "extra": s.extra,
+        "index": s.index,
+        "queryid": None if s.queryid is None else str(s.queryid),
+        "fingerprint": s.fingerprint,
+        "text": s.text,
+        "calls": int(s.calls),
+        "total_ms": round(float(s.total_ms), 3),
+        "mean_ms": round(float(s.mean_ms), 3),
+        "rows": int(s.rows),
+        "source": s.source,
+        "truncated": s.truncated,
+        "shared_blks_hit": s.shared_blks_hit,
+        "shared_blks_read": s.shared_blks_read,
+        "temp_blks_read": s.temp_blks_read,
+        "temp_blks_written": s.temp_blks_written,
+        "wal_bytes": s.wal_bytes,
+        "plan_ms": s.plan_ms,
+        "extra": s.extra,
         "has_stats": s.has_stats,
     }
     for k in ("user", "database", "toplevel"):
@@ -57,10 +67,17 @@ def statement_dict(s: Statement, share: float | None = None) -> dict[str, Any]:
 
 def finding_dict(f: Finding) -> dict[str, Any]:
     d: dict[str, Any] = {
-        "id": f.id, "rule": f.rule, "severity": f.severity, "title": f.title, "message": f.message,
-        "statement": None if f.statement_index is None and not f.fingerprint
+        "id": f.id,
+        "rule": f.rule,
+        "severity": f.severity,
+        "title": f.title,
+        "message": f.message,
+        "statement": None
+        if f.statement_index is None and not f.fingerprint
         else {"index": f.statement_index, "fingerprint": f.fingerprint},
-        "evidence": f.evidence, "recommendation": f.recommendation, "suggested_sql": f.suggested_sql,
+        "evidence": f.evidence,
+        "recommendation": f.recommendation,
+        "suggested_sql": f.suggested_sql,
     }
     if f.key:
         d["key"] = f.key
@@ -83,8 +100,10 @@ def to_dict(report: Report) -> dict[str, Any]:
         "pgqa_version": report.pgqa_version or __version__,
         "target": dataclasses.asdict(report.target) if report.target else None,
         "sources": [dataclasses.asdict(s) for s in report.sources],
-        "statements": [statement_dict(s, s.total_ms / total if total > 0 and s.has_stats else None)
-                       for s in report.statements],
+        "statements": [
+            statement_dict(s, s.total_ms / total if total > 0 and s.has_stats else None)
+            for s in report.statements
+        ],
         "findings": [finding_dict(f) for f in rank.ranked_findings(report)],
         "index_suggestions": [dataclasses.asdict(i) for i in report.index_suggestions],
         "connections": dataclasses.asdict(report.connections) if report.connections else None,
@@ -126,11 +145,14 @@ def validate(doc: Any, schema_path: Path = SCHEMA_FILE) -> None:
     if errors:
         e = errors[0]
         where = "/".join(str(p) for p in e.absolute_path) or "(root)"
-        raise SchemaViolation(f"report JSON violates {schema_path.name} at {where}: {e.message}"
-                              + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+        raise SchemaViolation(
+            f"report JSON violates {schema_path.name} at {where}: {e.message}"
+            + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+        )
 
 
 # --- reading a report back ----------------------------------------------------------------------
+
 
 def _fields(cls: type, d: dict[str, Any]) -> dict[str, Any]:
     names = {f.name for f in dataclasses.fields(cls)}
@@ -151,8 +173,9 @@ def load(path: str) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise UsageError(f"{path}: not a pgqa JSON report (invalid JSON: {e})") from None
     if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith("pgqa.report/"):
-        raise UsageError(f"{path}: not a pgqa JSON report (no \"schema\": \"{SCHEMA}\"); "
-                         "write one with --format json")
+        raise UsageError(
+            f'{path}: not a pgqa JSON report (no "schema": "{SCHEMA}"); write one with --format json'
+        )
     if doc["schema"] != SCHEMA:
         raise UsageError(f"{path}: report schema {doc['schema']} is not supported (this pgqa reads {SCHEMA})")
     if not isinstance(doc.get("findings", []), list) or not isinstance(doc.get("statements", []), list):
@@ -170,22 +193,36 @@ def from_dict(d: dict[str, Any]) -> Report:
         r.statements.append(Statement(**{"text": "", **_fields(Statement, s)}))
     for f in d.get("findings") or []:
         st = f.get("statement") or {}
-        r.findings.append(Finding(
-            rule=f.get("rule", ""), severity=f.get("severity", "info"), title=f.get("title", ""),
-            message=f.get("message", ""), recommendation=f.get("recommendation") or "",
-            evidence=f.get("evidence") or {}, suggested_sql=f.get("suggested_sql"),
-            statement_index=st.get("index"), fingerprint=st.get("fingerprint"), key=f.get("key", ""),
-            id=f.get("id", ""), status=f.get("status"), first_seen=f.get("first_seen")))
+        r.findings.append(
+            Finding(
+                rule=f.get("rule", ""),
+                severity=f.get("severity", "info"),
+                title=f.get("title", ""),
+                message=f.get("message", ""),
+                recommendation=f.get("recommendation") or "",
+                evidence=f.get("evidence") or {},
+                suggested_sql=f.get("suggested_sql"),
+                statement_index=st.get("index"),
+                fingerprint=st.get("fingerprint"),
+                key=f.get("key", ""),
+                id=f.get("id", ""),
+                status=f.get("status"),
+                first_seen=f.get("first_seen"),
+            )
+        )
     for i in d.get("index_suggestions") or []:
         sug = IndexSuggestion(**_fields(IndexSuggestion, i))
-        sug.per_statement = [StatementCost(**_fields(StatementCost, c)) if isinstance(c, dict) else c
-                             for c in sug.per_statement]
+        sug.per_statement = [
+            StatementCost(**_fields(StatementCost, c)) if isinstance(c, dict) else c
+            for c in sug.per_statement
+        ]
         r.index_suggestions.append(sug)
     c = d.get("connections")
     if isinstance(c, dict) and c.get("taken_at"):
         snap = ConnectionSnapshot(**_fields(ConnectionSnapshot, c))
-        snap.groups = [ConnectionGroup(**_fields(ConnectionGroup, g)) if isinstance(g, dict) else g
-                       for g in snap.groups]
+        snap.groups = [
+            ConnectionGroup(**_fields(ConnectionGroup, g)) if isinstance(g, dict) else g for g in snap.groups
+        ]
         r.connections = snap
     r.connections_history = d.get("connections_history")
     r.skipped = list(d.get("skipped") or [])

@@ -106,20 +106,29 @@ def helping_indexes(report: Report, s: Statement | None) -> list[IndexSuggestion
 
 
 def index_lines(i: IndexSuggestion, fingerprint: str | None = None) -> list[str]:
-    detail = (f"Workload cost -{i.workload_improvement_pct:.1f}%, plan cost {fmt.num(i.cost_before)} → "
-              f"{fmt.num(i.cost_after)}, estimated size {fmt.size(i.size_bytes)}, verified with {i.verified_with}.")
+    detail = (
+        f"Workload cost -{i.workload_improvement_pct:.1f}%, plan cost {fmt.num(i.cost_before)} → "
+        f"{fmt.num(i.cost_after)}, estimated size {fmt.size(i.size_bytes)}, verified with {i.verified_with}."
+    )
     if fingerprint:
         for c in i.per_statement:
             if c.fingerprint == fingerprint:
-                detail += (f" This statement: cost {fmt.num(c.cost_before)} → {fmt.num(c.cost_after)}"
-                           f" ({fmt.improvement(c.cost_before, c.cost_after)} less).")
+                detail += (
+                    f" This statement: cost {fmt.num(c.cost_before)} → {fmt.num(c.cost_after)}"
+                    f" ({fmt.improvement(c.cost_before, c.cost_after)} less)."
+                )
     out = [*code(i.ddl, "sql"), "", detail]
     out += [f"- {n}" for n in i.notes]
     return out
 
 
-def render_markdown(report: Report, *, show_literals: bool = False, mask_hosts: bool = False,
-                    charts: Mapping[str, str] | None = None) -> str:
+def render_markdown(
+    report: Report,
+    *,
+    show_literals: bool = False,
+    mask_hosts: bool = False,
+    charts: Mapping[str, str] | None = None,
+) -> str:
     """charts: chart name ("top_statements", "connections") -> image path to link."""
     r = prepare(report, show_literals=show_literals, mask_hosts=mask_hosts)
     charts = charts or {}
@@ -139,33 +148,48 @@ def _summary(r: Report) -> list[str]:
     counts = rank.severity_counts(r.findings)
     total = rank.total_ms(r)
     with_stats = [s for s in r.statements if s.has_stats]
-    out = [f"- **Generated:** {r.generated_at} by pgqa {r.pgqa_version}",
-           f"- **Target:** {fmt.target_line(r)}"]
+    out = [
+        f"- **Generated:** {r.generated_at} by pgqa {r.pgqa_version}",
+        f"- **Target:** {fmt.target_line(r)}",
+    ]
     if r.sources:
-        out.append("- **Sources:** " + ", ".join(
-            f"{s.name} {s.status}" + (f" ({s.detail})" if s.status != "ok" and s.detail else "") for s in r.sources))
+        out.append(
+            "- **Sources:** "
+            + ", ".join(
+                f"{s.name} {s.status}" + (f" ({s.detail})" if s.status != "ok" and s.detail else "")
+                for s in r.sources
+            )
+        )
     work = f"{len(r.statements)} statements"
     if with_stats:
         work += f", {fmt.num(sum(s.calls for s in with_stats))} calls, {fmt.ms(total)} total time"
     if r.skipped:
         work += f"; {len(r.skipped)} skipped by the checks"
     out.append(f"- **Workload:** {work}")
-    out.append(f"- **Findings:** {len(r.findings)}" + (f" ({fmt.severity_summary(counts)})" if counts else ""))
+    out.append(
+        f"- **Findings:** {len(r.findings)}" + (f" ({fmt.severity_summary(counts)})" if counts else "")
+    )
     if r.baseline is not None:
         b = r.baseline
-        out.append(f"- **Against baseline** of {b.get('generated_at', '?')}: {b.get('new', 0)} new, "
-                   f"{b.get('persisting', 0)} persisting, {b.get('resolved', 0)} resolved")
+        out.append(
+            f"- **Against baseline** of {b.get('generated_at', '?')}: {b.get('new', 0)} new, "
+            f"{b.get('persisting', 0)} persisting, {b.get('resolved', 0)} resolved"
+        )
     if r.index_suggestions:
         best = max(r.index_suggestions, key=lambda i: i.workload_improvement_pct)
-        out.append(f"- **Index suggestions:** {len(r.index_suggestions)} (best: -{best.workload_improvement_pct:.1f}% "
-                   "workload cost)")
+        out.append(
+            f"- **Index suggestions:** {len(r.index_suggestions)} "
+            f"(best: -{best.workload_improvement_pct:.1f}% workload cost)"
+        )
     if r.connections is not None:
         c = r.connections
         if c.status != "ok":
             out.append(f"- **Connections:** {c.status}: {c.error or 'no snapshot'}")
         elif c.used is not None:
-            out.append(f"- **Connections:** {c.used} of {c.usable if c.usable is not None else '?'} usable slots "
-                       f"used ({fmt.num(c.used_pct)}%)")
+            out.append(
+                f"- **Connections:** {c.used} of {c.usable if c.usable is not None else '?'} usable slots "
+                f"used ({fmt.num(c.used_pct)}%)"
+            )
     return out
 
 
@@ -178,11 +202,23 @@ def _top_statements(r: Report, charts: Mapping[str, str]) -> list[str]:
         s = rank.statement_of(r, f)
         if s is not None:
             nfind[id(s)] = nfind.get(id(s), 0) + 1
-    rows = [[f"#{s.index}", fmt.pct(rank.statement_share(r, s)), fmt.ms(s.total_ms), fmt.num(s.calls),
-             fmt.ms(s.mean_ms), fmt.num(round(s.rows_per_call, 1)), nfind.get(id(s), 0),
-             inline(fmt.shorten(s.text, STATEMENT_CELL))] for s in top]
+    rows = [
+        [
+            f"#{s.index}",
+            fmt.pct(rank.statement_share(r, s)),
+            fmt.ms(s.total_ms),
+            fmt.num(s.calls),
+            fmt.ms(s.mean_ms),
+            fmt.num(round(s.rows_per_call, 1)),
+            nfind.get(id(s), 0),
+            inline(fmt.shorten(s.text, STATEMENT_CELL)),
+        ]
+        for s in top
+    ]
     out = ["## Top statements by total time", ""]
-    out += table(["#", "share", "total", "calls", "mean", "rows/call", "findings", "statement"], rows, "rrrrrrrl")
+    out += table(
+        ["#", "share", "total", "calls", "mean", "rows/call", "findings", "statement"], rows, "rrrrrrrl"
+    )
     if charts.get("top_statements"):
         out += ["", f"![Top statements by total time]({charts['top_statements']})"]
     return out + [""]
@@ -199,8 +235,11 @@ def _findings(r: Report) -> list[str]:
             first = any(severity_rank(f.severity) >= rank.SERVER_FIRST_RANK for f in g.findings)
             out += ["### Server and connections" if first else "### Other findings", ""]
         else:
-            out += [f"### Statement #{s.index}" + (f": {fmt.pct(g.share)} of total time" if g.share is not None
-                                                   else f" (from {s.source})"), ""]
+            out += [
+                f"### Statement #{s.index}"
+                + (f": {fmt.pct(g.share)} of total time" if g.share is not None else f" (from {s.source})"),
+                "",
+            ]
             out += statement_numbers_table(r, s) + [""]
             out += sql_block(s.text, s.truncated) + [""]
         for f in g.findings:
@@ -212,7 +251,9 @@ def finding_section(f: Finding, level: str) -> list[str]:
     out = [f"{level} {finding_heading(f)}", ""]
     meta = f"Severity **{f.severity}** · id `{f.id}`"
     if f.status:
-        meta += f" · **{f.status}**" + (f" (first seen {f.first_seen})" if f.first_seen and f.status != "new" else "")
+        meta += f" · **{f.status}**" + (
+            f" (first seen {f.first_seen})" if f.first_seen and f.status != "new" else ""
+        )
     out += [meta, ""]
     if f.message:
         out += [f.message, ""]
@@ -240,7 +281,7 @@ def _indexes(r: Report) -> list[str]:
     if r.advice_notes:
         out += ["**No index suggested for:**", ""]
         for n in r.advice_notes:
-            label = f"#{n['index']}" if "index" in n else str(n.get("fingerprint", ""))
+            label = _note_label(n) if _note_label(n) else str(n.get("fingerprint", ""))
             out.append(f"- {label}: {n.get('reason') or n.get('note') or fmt.value_text(n)}")
         out.append("")
     return out
@@ -253,10 +294,14 @@ def _connections(r: Report, charts: Mapping[str, str]) -> list[str]:
     out = ["## Connections", ""]
     if c.status != "ok":
         out += [f"Snapshot {c.status}: {c.error or ''}", ""]
-    rows = [["max_connections", fmt.num(c.max_connections)],
-            ["reserved", ", ".join(f"{k} {v}" for k, v in c.reserved.items()) or "-"],
-            ["usable", fmt.num(c.usable)], ["used", f"{fmt.num(c.used)} ({fmt.num(c.used_pct)}%)"],
-            ["by state", fmt.value_text(c.by_state) or "-"], ["waiting on locks", fmt.num(c.waiting)]]
+    rows = [
+        ["max_connections", fmt.num(c.max_connections)],
+        ["reserved", ", ".join(f"{k} {v}" for k, v in c.reserved.items()) or "-"],
+        ["usable", fmt.num(c.usable)],
+        ["used", f"{fmt.num(c.used)} ({fmt.num(c.used_pct)}%)"],
+        ["by state", fmt.value_text(c.by_state) or "-"],
+        ["waiting on locks", fmt.num(c.waiting)],
+    ]
     if c.idle_age:
         rows.append(["idle for", fmt.value_text(c.idle_age)])
     if c.oldest_xact_age_s is not None:
@@ -270,15 +315,27 @@ def _connections(r: Report, charts: Mapping[str, str]) -> list[str]:
         la = c.longest_active
         q = la.get("query") or la.get("text")
         secs = la.get("duration_s") or la.get("age_s") or la.get("seconds")
-        out += [f"Longest active statement" + (f" ({fmt.num(secs)} s)" if secs is not None else "") + ":", ""]
+        out += ["Longest active statement" + (f" ({fmt.num(secs)} s)" if secs is not None else "") + ":", ""]
         if q:
             out += sql_block(str(q), truncated=True) + [""]
     if c.groups:
         out += ["### Connections by client", ""]
-        out += table(["count", "states", "max idle s", "database", "user", "client", "application"],
-                     [[g.count, fmt.value_text(g.by_state), fmt.num(g.max_idle_s), g.database or "-", g.user or "-",
-                       g.client_addr or "-", g.application_name or "-"]
-                      for g in sorted(c.groups, key=lambda g: -g.count)], "rlrllll") + [""]
+        out += table(
+            ["count", "states", "max idle s", "database", "user", "client", "application"],
+            [
+                [
+                    g.count,
+                    fmt.value_text(g.by_state),
+                    fmt.num(g.max_idle_s),
+                    g.database or "-",
+                    g.user or "-",
+                    g.client_addr or "-",
+                    g.application_name or "-",
+                ]
+                for g in sorted(c.groups, key=lambda g: -g.count)
+            ],
+            "rlrllll",
+        ) + [""]
     if charts.get("connections"):
         out += [f"![Connections over time]({charts['connections']})", ""]
     return out
@@ -289,15 +346,24 @@ def _history(r: Report) -> list[str]:
     if not h:
         return []
     peak = h.get("peak") or {}
-    out = ["## Connection history", "",
-           f"{h.get('snapshots', 0)} snapshots since {h.get('since') or '?'}"
-           + (f"; peak {peak.get('used')} used ({fmt.num(peak.get('used_pct'))}%) at {peak.get('taken_at')}"
-              if peak else "")
-           + (f"; p95 {fmt.num(h.get('p95_used_pct'))}%" if h.get("p95_used_pct") is not None else ""), ""]
+    out = [
+        "## Connection history",
+        "",
+        f"{h.get('snapshots', 0)} snapshots since {h.get('since') or '?'}"
+        + (
+            f"; peak {peak.get('used')} used ({fmt.num(peak.get('used_pct'))}%) at {peak.get('taken_at')}"
+            if peak
+            else ""
+        )
+        + (f"; p95 {fmt.num(h.get('p95_used_pct'))}%" if h.get("p95_used_pct") is not None else ""),
+        "",
+    ]
     events = h.get("events") or []
     if events:
-        out += table(["at", "status", "error"], [[e.get("taken_at", ""), e.get("status", ""), e.get("error") or ""]
-                                                  for e in events[-20:]]) + [""]
+        out += table(
+            ["at", "status", "error"],
+            [[e.get("taken_at", ""), e.get("status", ""), e.get("error") or ""] for e in events[-20:]],
+        ) + [""]
     return out
 
 
@@ -308,14 +374,42 @@ def _skipped(r: Report) -> list[str]:
     for sk in r.skipped:
         reason = str(sk.get("reason") or sk.get("detail") or "unknown")
         reasons[reason] = reasons.get(reason, 0) + 1
-    return [f"## Skipped statements ({len(r.skipped)})", "",
-            *table(["count", "reason"], [[n, k] for k, n in sorted(reasons.items(), key=lambda kv: -kv[1])], "rl"), ""]
+    return [
+        f"## Skipped statements ({len(r.skipped)})",
+        "",
+        *table(
+            ["count", "reason"], [[n, k] for k, n in sorted(reasons.items(), key=lambda kv: -kv[1])], "rl"
+        ),
+        "",
+    ]
 
 
 def _resolved(r: Report) -> list[str]:
     if r.baseline is None or not r.resolved_findings:
         return []
-    return [f"## Resolved since the baseline ({len(r.resolved_findings)})", "",
-            *table(["severity", "rule", "first seen", "finding", "id"],
-                   [[x.get("severity", ""), x.get("rule", ""), x.get("first_seen") or "-", x.get("title", ""),
-                     f"`{x.get('id', '')}`"] for x in r.resolved_findings]), ""]
+    return [
+        f"## Resolved since the baseline ({len(r.resolved_findings)})",
+        "",
+        *table(
+            ["severity", "rule", "first seen", "finding", "id"],
+            [
+                [
+                    x.get("severity", ""),
+                    x.get("rule", ""),
+                    x.get("first_seen") or "-",
+                    x.get("title", ""),
+                    f"`{x.get('id', '')}`",
+                ]
+                for x in r.resolved_findings
+            ],
+        ),
+        "",
+    ]
+
+
+def _note_label(note: dict) -> str:
+    """#rank of the statement an advice note is about, when it says."""
+    for key in ("index", "statement"):
+        if isinstance(note.get(key), int):
+            return f"#{note[key]}"
+    return ""

@@ -81,8 +81,9 @@ def groups(report: Report) -> list[FindingGroup]:
     stmt_groups = list(by_stmt.values())
     for g in stmt_groups:
         g.findings.sort(key=_finding_key)
-    stmt_groups.sort(key=lambda g: (-(g.share or 0.0), -g.top_severity,
-                                    g.statement.index if g.statement else 0))
+    stmt_groups.sort(
+        key=lambda g: (-(g.share or 0.0), -g.top_severity, g.statement.index if g.statement else 0)
+    )
     server.sort(key=_finding_key)
     first = [FindingGroup(None, None, [f]) for f in server if severity_rank(f.severity) >= SERVER_FIRST_RANK]
     last = [f for f in server if severity_rank(f.severity) < SERVER_FIRST_RANK]

@@ -45,7 +45,8 @@ _SQL_KEY_RE = re.compile(r"(?i)(sql|query|statement|text|ddl|expression|predicat
 _PLAN_KEY_RE = re.compile(r"(?i)plan")
 _LOOKS_LIKE_SQL_RE = re.compile(
     r"(?is)^\s*(select|insert|update|delete|with|merge|values|copy|call|explain|table)\b"
-    r"|\b(from|where|set|values)\b.*['$\d]")
+    r"|\b(from|where|set|values)\b.*['$\d]"
+)
 
 
 def _fallback_redact(text: str) -> str:
@@ -212,7 +213,11 @@ def _raw_sql_texts(r: Report) -> list[str]:
 
 def _sql_strings(value: Any, sql: bool = False, key: str = "") -> list[str]:
     if isinstance(value, dict):
-        return [t for k, v in value.items() for t in _sql_strings(v, sql or bool(_SQL_KEY_RE.search(str(k))), str(k))]
+        return [
+            t
+            for k, v in value.items()
+            for t in _sql_strings(v, sql or bool(_SQL_KEY_RE.search(str(k))), str(k))
+        ]
     if isinstance(value, list | tuple):
         return [t for v in value for t in _sql_strings(v, sql, key)]
     if isinstance(value, str) and (sql or _LOOKS_LIKE_SQL_RE.search(value)):
@@ -228,8 +233,9 @@ def _redact_literals(r: Report) -> None:
     for f in r.findings:
         f.suggested_sql = redact_suggested(f.suggested_sql, literals)
         f.evidence = redact_value("evidence", f.evidence)
-        f.title, f.message, f.recommendation = (_redact_embedded_sql(t) for t in
-                                                (f.title, f.message, f.recommendation))
+        f.title, f.message, f.recommendation = (
+            _redact_embedded_sql(t, literals) for t in (f.title, f.message, f.recommendation)
+        )
     for sk in r.skipped:
         for k in list(sk):
             sk[k] = redact_value(k, sk[k])
@@ -256,13 +262,22 @@ def _redact_literals(r: Report) -> None:
 _BACKTICK_RE = re.compile(r"`([^`]+)`")
 
 
-def _redact_embedded_sql(text: str) -> str:
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_INTL_PHONE_RE = re.compile(r"\+\d[\d ().-]{6,}\d")
+
+
+def _redact_embedded_sql(text: str, literals: set[str]) -> str:
+    """Prose (titles, messages, recommendations): statements quoted in it lose their literals,
+    quoted values taken from the workload and e-mail addresses or phone numbers go; pgqa's own
+    words in quotes ('5min', 'active' when it is not a workload value) stay."""
     if not text:
         return text
     text = _BACKTICK_RE.sub(lambda m: "`" + (redact_value("", m.group(1)) or "") + "`", text)
-    if _LOOKS_LIKE_SQL_RE.search(text) and re.search(r"'", text):
+    if _LOOKS_LIKE_SQL_RE.search(text) and "'" in text:
         text = _STRING_LITERAL_RE.sub(PLACEHOLDER, text)
-    return text
+    else:
+        text = _STRING_LITERAL_RE.sub(lambda m: PLACEHOLDER if m.group(0) in literals else m.group(0), text)
+    return _INTL_PHONE_RE.sub(PLACEHOLDER, _EMAIL_RE.sub(PLACEHOLDER, text))
 
 
 def _mask_hosts(r: Report) -> None:
@@ -285,7 +300,9 @@ def _mask_hosts(r: Report) -> None:
             holder["client_addr"] = masker.mask(str(holder["client_addr"]), "client")
     # The same names wherever else they occur: messages, source details, evidence, history.
     for f in r.findings:
-        f.title, f.message, f.recommendation = (masker.text(t) for t in (f.title, f.message, f.recommendation))
+        f.title, f.message, f.recommendation = (
+            masker.text(t) for t in (f.title, f.message, f.recommendation)
+        )
         f.evidence = scrub_strings(f.evidence, masker.text)
         if f.key:
             f.key = masker.text(f.key)

@@ -20,8 +20,14 @@ LABEL_WIDTH = 13
 MIN_FLEX = 8
 
 
-def fit_table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: int, flex: int | Sequence[int],
-              align: Sequence[str] | None = None, droppable: Sequence[int] = ()) -> str:
+def fit_table(
+    rows: Sequence[Sequence[object]],
+    headers: Sequence[str],
+    width: int,
+    flex: int | Sequence[int],
+    align: Sequence[str] | None = None,
+    droppable: Sequence[int] = (),
+) -> str:
     """A tabulate table no wider than width: the free-text columns in `flex` are cut, widest
     first, until the table fits (never below a few characters); when that is not enough, the
     `droppable` columns go, in that order."""
@@ -48,31 +54,48 @@ def fit_table(rows: Sequence[Sequence[object]], headers: Sequence[str], width: i
         widths[i] -= cut
         excess -= cut
     out = [[fmt.shorten(r[i], widths[i]) if i in flexible else r[i] for i in keep] for r in cells]
-    return tabulate(out, headers=[headers[i] for i in keep], tablefmt="simple", disable_numparse=True,
-                    colalign=[align[i] for i in keep] if align else None)
+    return tabulate(
+        out,
+        headers=[headers[i] for i in keep],
+        tablefmt="simple",
+        disable_numparse=True,
+        colalign=[align[i] for i in keep] if align else None,
+    )
 
 
 def _wrap(text: str, width: int, indent: str) -> list[str]:
     out: list[str] = []
     for para in (text or "").splitlines() or [""]:
-        out += textwrap.wrap(para, width=max(20, width - len(indent)), initial_indent=indent,
-                             subsequent_indent=indent, break_long_words=True, break_on_hyphens=False) or [""]
+        out += textwrap.wrap(
+            para,
+            width=max(20, width - len(indent)),
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_long_words=True,
+            break_on_hyphens=False,
+        ) or [""]
     return out
 
 
 def _labelled(label: str, text: str, width: int) -> list[str]:
     """`Label:     text` with continuation lines under the text."""
     pad = " " * LABEL_WIDTH
-    return textwrap.wrap(text, width=max(20, width), initial_indent=label.ljust(LABEL_WIDTH),
-                         subsequent_indent=pad, break_on_hyphens=False) or [label]
+    return textwrap.wrap(
+        text,
+        width=max(20, width),
+        initial_indent=label.ljust(LABEL_WIDTH),
+        subsequent_indent=pad,
+        break_on_hyphens=False,
+    ) or [label]
 
 
 def _heading(title: str, width: int) -> list[str]:
     return ["", title, "=" * min(width, len(title))]
 
 
-def render_text(report: Report, *, show_literals: bool = False, mask_hosts: bool = False,
-                width: int = 120) -> str:
+def render_text(
+    report: Report, *, show_literals: bool = False, mask_hosts: bool = False, width: int = 120
+) -> str:
     r = prepare(report, show_literals=show_literals, mask_hosts=mask_hosts)
     width = max(MIN_WIDTH, width)
     lines = summary(r, width)
@@ -88,11 +111,16 @@ def render_text(report: Report, *, show_literals: bool = False, mask_hosts: bool
 
 def summary(r: Report, width: int) -> list[str]:
     """What fits one screen: target, sources, top statements, findings, indexes, connections."""
-    lines = [f"pgqa report · {r.generated_at} · pgqa {r.pgqa_version}", "",
-             *_labelled("Target:", fmt.target_line(r), width)]
+    lines = [
+        f"pgqa report · {r.generated_at} · pgqa {r.pgqa_version}",
+        "",
+        *_labelled("Target:", fmt.target_line(r), width),
+    ]
     if r.sources:
-        src = " · ".join(f"{s.name} {s.status}" + (f" ({s.detail})" if s.status != "ok" and s.detail else "")
-                         for s in r.sources)
+        src = " · ".join(
+            f"{s.name} {s.status}" + (f" ({s.detail})" if s.status != "ok" and s.detail else "")
+            for s in r.sources
+        )
         lines += _labelled("Sources:", src, width)
     total = rank.total_ms(r)
     with_stats = [s for s in r.statements if s.has_stats]
@@ -106,8 +134,10 @@ def summary(r: Report, width: int) -> list[str]:
     line = f"{len(r.findings)}" + (f" ({fmt.severity_summary(counts)})" if counts else "")
     if r.baseline is not None:
         b = r.baseline
-        line += (f"; against baseline of {b.get('generated_at', '?')}: {b.get('new', 0)} new, "
-                 f"{b.get('persisting', 0)} persisting, {b.get('resolved', 0)} resolved")
+        line += (
+            f"; against baseline of {b.get('generated_at', '?')}: {b.get('new', 0)} new, "
+            f"{b.get('persisting', 0)} persisting, {b.get('resolved', 0)} resolved"
+        )
     lines += _labelled("Findings:", line, width)
     if r.connections is not None:
         lines += _labelled("Connections:", _connections_line(r), width)
@@ -116,32 +146,64 @@ def summary(r: Report, width: int) -> list[str]:
     if top:
         lines += ["", "Top statements by total time"]
         nfind = _findings_per_statement(r)
-        rows = [[f"#{s.index}", fmt.pct(rank.statement_share(r, s)), fmt.ms(s.total_ms), fmt.num(s.calls),
-                 fmt.ms(s.mean_ms), fmt.num(round(s.rows_per_call, 1)), nfind.get(id(s), 0), s.text]
-                for s in top]
-        lines.append(fit_table(rows, ["#", "share", "total", "calls", "mean", "rows/call", "findings",
-                                      "statement"], width, 7,
-                               ["right", "right", "right", "right", "right", "right", "right", "left"],
-                               droppable=[6, 5, 3]))
+        rows = [
+            [
+                f"#{s.index}",
+                fmt.pct(rank.statement_share(r, s)),
+                fmt.ms(s.total_ms),
+                fmt.num(s.calls),
+                fmt.ms(s.mean_ms),
+                fmt.num(round(s.rows_per_call, 1)),
+                nfind.get(id(s), 0),
+                s.text,
+            ]
+            for s in top
+        ]
+        lines.append(
+            fit_table(
+                rows,
+                ["#", "share", "total", "calls", "mean", "rows/call", "findings", "statement"],
+                width,
+                7,
+                ["right", "right", "right", "right", "right", "right", "right", "left"],
+                droppable=[6, 5, 3],
+            )
+        )
     ranked = rank.ranked_findings(r)
     if ranked:
         lines += ["", "Top findings (fix these first)"]
         rows = []
         for f in ranked[:SUMMARY_FINDINGS]:
             s = rank.statement_of(r, f)
-            rows.append([f.severity, f.rule, f"#{s.index}" if s else "server",
-                         fmt.pct(rank.statement_share(r, s)) if s else "-",
-                         (f"[{f.status}] " if f.status == "new" else "") + f.title])
-        lines.append(fit_table(rows, ["severity", "rule", "stmt", "share", "finding"], width, [4, 1],
-                               droppable=[3]))
+            rows.append(
+                [
+                    f.severity,
+                    f.rule,
+                    f"#{s.index}" if s else "server",
+                    fmt.pct(rank.statement_share(r, s)) if s else "-",
+                    (f"[{f.status}] " if f.status == "new" else "") + f.title,
+                ]
+            )
+        lines.append(
+            fit_table(rows, ["severity", "rule", "stmt", "share", "finding"], width, [4, 1], droppable=[3])
+        )
         if len(ranked) > SUMMARY_FINDINGS:
             lines.append(f"… and {len(ranked) - SUMMARY_FINDINGS} more below")
     if r.index_suggestions:
         lines += ["", "Index suggestions"]
-        rows = [[f"{i.workload_improvement_pct:.1f}%", i.verified_with, len(i.statements), i.ddl]
-                for i in _ranked_indexes(r)[:SUMMARY_INDEXES]]
-        lines.append(fit_table(rows, ["workload gain", "verified", "stmts", "DDL"], width, 3,
-                               ["right", "left", "right", "left"]))
+        rows = [
+            [f"{i.workload_improvement_pct:.1f}%", i.verified_with, len(i.statements), i.ddl]
+            for i in _ranked_indexes(r)[:SUMMARY_INDEXES]
+        ]
+        lines.append(
+            fit_table(
+                rows,
+                ["workload gain", "verified", "stmts", "DDL"],
+                width,
+                3,
+                ["right", "left", "right", "left"],
+            )
+        )
     return lines
 
 
@@ -156,7 +218,9 @@ def _connections_line(r: Report) -> str:
     elif c.used is not None:
         parts.append(f"{c.used} connections")
     if c.by_state:
-        parts.append(", ".join(f"{n} {state}" for state, n in sorted(c.by_state.items(), key=lambda kv: -kv[1])))
+        parts.append(
+            ", ".join(f"{n} {state}" for state, n in sorted(c.by_state.items(), key=lambda kv: -kv[1]))
+        )
     if c.waiting:
         parts.append(f"{c.waiting} waiting on locks")
     return "; ".join(parts) or "snapshot taken"
@@ -184,25 +248,33 @@ def _finding_details(r: Report, width: int) -> list[str]:
         lines.append("")
         s = g.statement
         if s is None:
-            lines.append("Server and connections" if any(severity_rank(f.severity) >= rank.SERVER_FIRST_RANK
-                                                          for f in g.findings) else "Other findings")
+            lines.append(
+                "Server and connections"
+                if any(severity_rank(f.severity) >= rank.SERVER_FIRST_RANK for f in g.findings)
+                else "Other findings"
+            )
         else:
             head = f"Statement #{s.index}"
             if g.share is not None:
-                head += f" · {fmt.pct(g.share)} of total time · {fmt.num(s.calls)} calls · mean {fmt.ms(s.mean_ms)}" \
-                        f" · {fmt.num(round(s.rows_per_call, 1))} rows/call"
+                head += (
+                    f" · {fmt.pct(g.share)} of total time · {fmt.num(s.calls)} calls"
+                    f" · mean {fmt.ms(s.mean_ms)} · {fmt.num(round(s.rows_per_call, 1))} rows/call"
+                )
             lines += _wrap(head, width, "")
             lines += _wrap(s.text, width, "    ")
         for f in g.findings:
-            status = f" [{f.status}{', first seen ' + f.first_seen if f.status == 'persisting' and f.first_seen else ''}]" \
-                if f.status else ""
+            since = f", first seen {f.first_seen}" if f.status == "persisting" and f.first_seen else ""
+            status = f" [{f.status}{since}]" if f.status else ""
             lines += _wrap(f"[{f.severity}] {f.rule}: {f.title}{status}", width, "  ")
             if f.message:
                 lines += _wrap(f.message, width, "      ")
             inline = {k: v for k, v in f.evidence.items() if not _is_block(v)}
             if inline:
-                lines += _wrap("Evidence: " + "; ".join(f"{k}={fmt.value_text(v)}" for k, v in inline.items()),
-                               width, "      ")
+                lines += _wrap(
+                    "Evidence: " + "; ".join(f"{k}={fmt.value_text(v)}" for k, v in inline.items()),
+                    width,
+                    "      ",
+                )
             for k, v in f.evidence.items():
                 if _is_block(v):
                     lines.append(f"      {k}:")
@@ -228,8 +300,10 @@ def _index_details(r: Report, width: int) -> list[str]:
     for i in _ranked_indexes(r):
         lines.append("")
         lines += _wrap(i.ddl, width, "  ")
-        detail = (f"workload cost -{i.workload_improvement_pct:.1f}%, cost {fmt.num(i.cost_before)} -> "
-                  f"{fmt.num(i.cost_after)}, size {fmt.size(i.size_bytes)}, verified with {i.verified_with}")
+        detail = (
+            f"workload cost -{i.workload_improvement_pct:.1f}%, cost {fmt.num(i.cost_before)} -> "
+            f"{fmt.num(i.cost_after)}, size {fmt.size(i.size_bytes)}, verified with {i.verified_with}"
+        )
         lines += _wrap(detail, width, "      ")
         helped = [f"#{by_fp[fp].index}" for fp in i.statements if fp in by_fp]
         if helped:
@@ -239,7 +313,7 @@ def _index_details(r: Report, width: int) -> list[str]:
     if r.advice_notes:
         lines += ["", "No index suggested for:"]
         for n in r.advice_notes:
-            label = f"#{n['index']}" if "index" in n else fmt.shorten(str(n.get("fingerprint", "")), 16)
+            label = _note_label(n) if _note_label(n) else fmt.shorten(str(n.get("fingerprint", "")), 16)
             lines += _wrap(f"{label}: {n.get('reason') or n.get('note') or fmt.value_text(n)}", width, "  ")
     return lines
 
@@ -249,10 +323,28 @@ def _statement_table(r: Report, width: int) -> list[str]:
         return []
     top = rank.top_statements(r, DETAIL_STATEMENTS)
     lines = _heading(f"Statements by total time (top {len(top)} of {len(r.statements)})", width)
-    rows = [[f"#{s.index}", fmt.pct(rank.statement_share(r, s)), fmt.ms(s.total_ms), fmt.num(s.calls),
-             fmt.ms(s.mean_ms), fmt.num(s.rows), s.text] for s in top]
-    lines.append(fit_table(rows, ["#", "share", "total", "calls", "mean", "rows", "statement"], width, 6,
-                           ["right"] * 6 + ["left"], droppable=[5, 3]))
+    rows = [
+        [
+            f"#{s.index}",
+            fmt.pct(rank.statement_share(r, s)),
+            fmt.ms(s.total_ms),
+            fmt.num(s.calls),
+            fmt.ms(s.mean_ms),
+            fmt.num(s.rows),
+            s.text,
+        ]
+        for s in top
+    ]
+    lines.append(
+        fit_table(
+            rows,
+            ["#", "share", "total", "calls", "mean", "rows", "statement"],
+            width,
+            6,
+            ["right"] * 6 + ["left"],
+            droppable=[5, 3],
+        )
+    )
     return lines
 
 
@@ -264,30 +356,56 @@ def _connection_details(r: Report, width: int) -> list[str]:
     lines += _wrap(_connections_line(r), width, "")
     if c.max_connections is not None:
         reserved = ", ".join(f"{k} {v}" for k, v in c.reserved.items() if v)
-        lines += _wrap(f"max_connections {c.max_connections}" + (f", reserved: {reserved}" if reserved else "")
-                       + (f", usable {c.usable}" if c.usable is not None else ""), width, "")
+        lines += _wrap(
+            f"max_connections {c.max_connections}"
+            + (f", reserved: {reserved}" if reserved else "")
+            + (f", usable {c.usable}" if c.usable is not None else ""),
+            width,
+            "",
+        )
     if c.idle_age:
         lines += _wrap("idle for: " + ", ".join(f"{k} {v}" for k, v in c.idle_age.items()), width, "")
     if c.oldest_xact_age_s is not None:
         lines.append(f"oldest open transaction: {fmt.num(c.oldest_xact_age_s)} s")
     if c.blocked:
-        lines += _wrap("blocked: " + "; ".join(f"pid {b.get('pid')} by {b.get('blocked_by')}" for b in c.blocked),
-                       width, "")
+        lines += _wrap(
+            "blocked: " + "; ".join(f"pid {b.get('pid')} by {b.get('blocked_by')}" for b in c.blocked),
+            width,
+            "",
+        )
     if c.longest_active:
         la = c.longest_active
         q = la.get("query") or la.get("text") or ""
         secs = la.get("duration_s") or la.get("age_s") or la.get("seconds")
-        lines += _wrap(f"longest active statement{f' ({fmt.num(secs)} s)' if secs is not None else ''}: {q}",
-                       width, "")
+        lines += _wrap(
+            f"longest active statement{f' ({fmt.num(secs)} s)' if secs is not None else ''}: {q}", width, ""
+        )
     if c.guards:
         lines += _wrap("guards: " + ", ".join(f"{k}={v}" for k, v in c.guards.items()), width, "")
     if c.groups:
-        rows = [[g.count, fmt.value_text(g.by_state), fmt.num(g.max_idle_s), g.database or "-", g.user or "-",
-                 g.client_addr or "-", g.application_name or "-"]
-                for g in sorted(c.groups, key=lambda g: -g.count)[:15]]
-        lines += ["", fit_table(rows, ["count", "states", "max idle s", "database", "user", "client",
-                                       "application"], width, [1, 3, 4, 5, 6], ["right", "left", "right"] + ["left"] * 4,
-                                      droppable=[2, 3])]
+        rows = [
+            [
+                g.count,
+                fmt.value_text(g.by_state),
+                fmt.num(g.max_idle_s),
+                g.database or "-",
+                g.user or "-",
+                g.client_addr or "-",
+                g.application_name or "-",
+            ]
+            for g in sorted(c.groups, key=lambda g: -g.count)[:15]
+        ]
+        lines += [
+            "",
+            fit_table(
+                rows,
+                ["count", "states", "max idle s", "database", "user", "client", "application"],
+                width,
+                [1, 3, 4, 5, 6],
+                ["right", "left", "right"] + ["left"] * 4,
+                droppable=[2, 3],
+            ),
+        ]
     return lines
 
 
@@ -297,11 +415,20 @@ def _history(r: Report, width: int) -> list[str]:
         return []
     lines = _heading("Connection history", width)
     peak = h.get("peak") or {}
-    lines += _wrap(f"{h.get('snapshots', 0)} snapshots since {h.get('since') or '?'}"
-                   + (f"; peak {peak.get('used')} used ({fmt.num(peak.get('used_pct'))}%) at {peak.get('taken_at')}"
-                      if peak else "")
-                   + (f"; p95 {fmt.num(h.get('p95_used_pct'))}%" if h.get("p95_used_pct") is not None else ""),
-                   width, "")
+    lines += _wrap(
+        f"{h.get('snapshots', 0)} snapshots since {h.get('since') or '?'}"
+        + (
+            f"; peak {peak.get('used')} used ({fmt.num(peak.get('used_pct'))}%) at {peak.get('taken_at')}"
+            if peak
+            else ""
+        )
+        + (f"; p95 {fmt.num(h.get('p95_used_pct'))}%" if h.get("p95_used_pct") is not None else ""),
+        width,
+        "",
+    )
+    from analyzer.connections.report import history_lines  # sparkline time line, holders at the peak
+
+    lines += history_lines(h, width)
     events = h.get("events") or []
     if events:
         rows = [[e.get("taken_at", ""), e.get("status", ""), e.get("error") or ""] for e in events[-10:]]
@@ -326,7 +453,17 @@ def _resolved(r: Report, width: int) -> list[str]:
     if r.baseline is None or not r.resolved_findings:
         return []
     lines = _heading(f"Resolved since the baseline ({len(r.resolved_findings)})", width)
-    rows = [[x.get("severity", ""), x.get("rule", ""), x.get("first_seen") or "-", x.get("title", "")]
-            for x in r.resolved_findings]
+    rows = [
+        [x.get("severity", ""), x.get("rule", ""), x.get("first_seen") or "-", x.get("title", "")]
+        for x in r.resolved_findings
+    ]
     lines.append(fit_table(rows, ["severity", "rule", "first seen", "finding"], width, [3, 1]))
     return lines
+
+
+def _note_label(note: dict) -> str:
+    """#rank of the statement an advice note is about, when it says."""
+    for key in ("index", "statement"):
+        if isinstance(note.get(key), int):
+            return f"#{note[key]}"
+    return ""

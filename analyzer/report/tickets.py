@@ -85,8 +85,10 @@ def plan(report: Report, group: str = "finding", only_new: bool = False) -> list
             s = g.statement
             top = findings[0]
             extra = f" and {len(findings) - 1} more" if len(findings) > 1 else ""
-            title = _title(f"[{top.severity.upper()}] Statement #{s.index}: {top.title}{extra}"
-                           + (f" ({fmt.pct(g.share)} of database time)" if g.share else ""))
+            title = _title(
+                f"[{top.severity.upper()}] Statement #{s.index}: {top.title}{extra}"
+                + (f" ({fmt.pct(g.share)} of database time)" if g.share else "")
+            )
             tickets.append(Ticket(statement_file(s), title, s, g.share, findings))
         else:
             for f in findings:
@@ -98,8 +100,11 @@ def _dsn_hint(report: Report) -> str:
     t = report.target
     if t is None:
         return ""
-    parts = [f"host={t.host}" if t.host else "", f"dbname={t.database}" if t.database else "",
-             f"user={t.user}" if t.user else ""]
+    parts = [
+        f"host={t.host}" if t.host else "",
+        f"dbname={t.database}" if t.database else "",
+        f"user={t.user}" if t.user else "",
+    ]
     return " ".join(p for p in parts if p)
 
 
@@ -126,57 +131,98 @@ def _verify(report: Report, t: Ticket, input_name: str | None) -> list[str]:
             if key in rules:
                 figure, expr = fig, e
                 break
-        now = {"rows / calls": fmt.num(round(s.rows_per_call, 1)), "mean_exec_time": fmt.ms(s.mean_ms),
-               "wal_bytes / calls": fmt.size(s.wal_bytes / s.calls) if s.calls else "-",
-               "shared_blks_read / calls": fmt.num(round(s.shared_blks_read / s.calls, 1)) if s.calls else "-",
-               "temp_blks_written / calls": fmt.num(round(s.temp_blks_written / s.calls, 1)) if s.calls else "-"}
-        out += [f"The figure that should drop: **{figure}** of this statement (now {now.get(expr, '-')}; "
-                f"mean time now {fmt.ms(s.mean_ms)}, {fmt.pct(t.share)} of the database's total time).", ""]
+        now = {
+            "rows / calls": fmt.num(round(s.rows_per_call, 1)),
+            "mean_exec_time": fmt.ms(s.mean_ms),
+            "wal_bytes / calls": fmt.size(s.wal_bytes / s.calls) if s.calls else "-",
+            "shared_blks_read / calls": fmt.num(round(s.shared_blks_read / s.calls, 1)) if s.calls else "-",
+            "temp_blks_written / calls": fmt.num(round(s.temp_blks_written / s.calls, 1)) if s.calls else "-",
+        }
+        out += [
+            f"The figure that should drop: **{figure}** of this statement (now {now.get(expr, '-')}"
+            + (f"; mean time {fmt.ms(s.mean_ms)}" if expr != "mean_exec_time" else "")
+            + f"; {fmt.pct(t.share)} of the database's total time).",
+            "",
+        ]
         kind = fmt.one_line(s.text).split(" ", 1)[0].upper()
-        out += ["1. Re-run the statement with real parameter values and compare the plan and timing "
-                "(EXPLAIN ANALYZE executes it: for writes, keep the ROLLBACK):", ""]
+        out += [
+            "1. Re-run the statement with real parameter values and compare the plan and timing "
+            "(EXPLAIN ANALYZE executes it: for writes, keep the ROLLBACK):",
+            "",
+        ]
         explain = f"EXPLAIN (ANALYZE, BUFFERS) {fmt.one_line(s.text)};"
         if kind in ("INSERT", "UPDATE", "DELETE", "MERGE", "WITH"):
             explain = f"BEGIN;\n{explain}\nROLLBACK;"
         out += markdown.code(explain, "sql") + [""]
         if s.queryid is not None:
-            out += ["2. After the deploy, watch the statement's counters in pg_stat_statements (they are "
-                    "cumulative since the last reset, so compare two readings):", ""]
+            out += [
+                "2. After the deploy, watch the statement's counters in pg_stat_statements (they are "
+                "cumulative since the last reset, so compare two readings):",
+                "",
+            ]
             out += markdown.code(
                 "SELECT calls, mean_exec_time, total_exec_time, rows / NULLIF(calls, 0) AS rows_per_call,\n"
                 "       shared_blks_read / NULLIF(calls, 0) AS blks_read_per_call,\n"
                 "       wal_bytes / NULLIF(calls, 0) AS wal_bytes_per_call\n"
-                f"FROM pg_stat_statements WHERE queryid = {s.queryid};", "sql") + [""]
+                f"FROM pg_stat_statements WHERE queryid = {s.queryid};",
+                "sql",
+            ) + [""]
         step = 3 if s.queryid is not None else 2
     else:
-        out += ["The finding describes the server rather than one statement: after the change, take a new "
-                "snapshot and check that the figures in the evidence above are back in range.", ""]
+        out += [
+            "The finding describes the server rather than one statement: after the change, take a new "
+            "snapshot and check that the figures in the evidence above are back in range.",
+            "",
+        ]
         step = 1
     ids = ", ".join(f"`{f.id}`" for f in t.findings)
-    out += [f"{step}. Run pgqa again with this report as the baseline: {ids} should be listed as resolved.", ""]
+    out += [
+        f"{step}. Run pgqa again with this report as the baseline: {ids} should be listed as resolved.",
+        "",
+    ]
     name = shlex.quote(input_name or "report.json")
     cmd = reproduce_command(report, input_name)[0].replace(f"--output {name}", "--output after.json")
     out += markdown.code(f"{cmd} --baseline {name}", "sh") + [""]
     return out
 
 
-def render_ticket(report: Report, t: Ticket, charts: dict[str, str] | None = None,
-                  input_name: str | None = None) -> str:
+def render_ticket(
+    report: Report, t: Ticket, charts: dict[str, str] | None = None, input_name: str | None = None
+) -> str:
     """One ticket; `report` must already be redacted (see write_tickets)."""
     charts = charts or {}
     s = t.statement
     first = t.findings[0]
     out = [f"# {t.title}", ""]
-    meta = [("Severity", t.severity), ("Rule", ", ".join(sorted({f"`{f.rule}`" for f in t.findings}))),
-            ("Finding id", ", ".join(f"`{f.id}`" for f in t.findings))]
+    meta = [
+        ("Severity", t.severity),
+        ("Rule", ", ".join(sorted({f"`{f.rule}`" for f in t.findings}))),
+        ("Finding id", ", ".join(f"`{f.id}`" for f in t.findings)),
+    ]
     if any(f.status for f in t.findings):
-        meta.append(("Status", ", ".join(
-            f"{f.status}" + (f" (first seen {f.first_seen})" if f.first_seen and f.status == "persisting" else "")
-            for f in t.findings)))
-    meta += [("Database", fmt.target_line(report)), ("Report", f"{report.generated_at}, pgqa {report.pgqa_version}")]
+        meta.append(
+            (
+                "Status",
+                ", ".join(
+                    f"{f.status}"
+                    + (f" (first seen {f.first_seen})" if f.first_seen and f.status == "persisting" else "")
+                    for f in t.findings
+                ),
+            )
+        )
+    meta += [
+        ("Database", fmt.target_line(report)),
+        ("Report", f"{report.generated_at}, pgqa {report.pgqa_version}"),
+    ]
     if s is not None:
-        meta.append(("Statement", f"#{s.index}" + (f", queryid {s.queryid}" if s.queryid else "")
-                     + (f", fingerprint `{s.fingerprint}`" if s.fingerprint else "")))
+        meta.append(
+            (
+                "Statement",
+                f"#{s.index}"
+                + (f", queryid {s.queryid}" if s.queryid else "")
+                + (f", fingerprint `{s.fingerprint}`" if s.fingerprint else ""),
+            )
+        )
     out += [f"- **{k}:** {v}" for k, v in meta] + [""]
     if len(t.findings) == 1 and first.message:
         out += ["## Problem", "", first.message, ""]
@@ -212,46 +258,81 @@ def render_ticket(report: Report, t: Ticket, charts: dict[str, str] | None = Non
         for i in helping:
             out += markdown.index_lines(i, s.fingerprint if s else None) + [""]
         out += ["Create indexes with CONCURRENTLY outside peak hours; pgqa never creates them itself.", ""]
-    if s is None and charts.get("connections") and any("connection" in f.rule or "idle" in f.rule or "slot" in f.rule
-                                                       for f in t.findings):
+    if (
+        s is None
+        and charts.get("connections")
+        and any("connection" in f.rule or "idle" in f.rule or "slot" in f.rule for f in t.findings)
+    ):
         out += [f"![Connection slots over time]({charts['connections']})", ""]
     out += _verify(report, t, input_name)
     out += ["## Reproduce", "", *markdown.code("\n".join(reproduce_command(report, input_name)), "sh"), ""]
-    out += [f"_Written by pgqa {report.pgqa_version} from the report of {report.generated_at}. "
-            "Literal values in statements are replaced by placeholders._", ""]
+    out += [
+        f"_Written by pgqa {report.pgqa_version} from the report of {report.generated_at}. "
+        "Literal values in statements are replaced by placeholders._",
+        "",
+    ]
     return mask_secrets("\n".join(out).rstrip() + "\n")
 
 
 def render_index(report: Report, tickets: list[Ticket], charts: dict[str, str], only_new: bool) -> str:
-    out = [f"# pgqa tickets: {report.target.database}" if report.target and report.target.database
-           else "# pgqa tickets", ""]
-    out += [f"- **Database:** {fmt.target_line(report)}", f"- **Report:** {report.generated_at}",
-            f"- **Tickets:** {len(tickets)}" + (" (new findings only)" if only_new else "")]
+    out = [
+        f"# pgqa tickets: {report.target.database}"
+        if report.target and report.target.database
+        else "# pgqa tickets",
+        "",
+    ]
+    out += [
+        f"- **Database:** {fmt.target_line(report)}",
+        f"- **Report:** {report.generated_at}",
+        f"- **Tickets:** {len(tickets)}" + (" (new findings only)" if only_new else ""),
+    ]
     counts = rank.severity_counts([f for t in tickets for f in t.findings])
     if counts:
         out.append(f"- **Findings:** {fmt.severity_summary(counts)}")
     if report.baseline is not None:
         b = report.baseline
-        out.append(f"- **Against baseline** of {b.get('generated_at')}: {b.get('new', 0)} new, "
-                   f"{b.get('persisting', 0)} persisting, {b.get('resolved', 0)} resolved")
+        out.append(
+            f"- **Against baseline** of {b.get('generated_at')}: {b.get('new', 0)} new, "
+            f"{b.get('persisting', 0)} persisting, {b.get('resolved', 0)} resolved"
+        )
     out.append("")
     if tickets:
         rows = []
         for n, t in enumerate(tickets, 1):
             status = ", ".join(sorted({f.status for f in t.findings if f.status})) or "-"
-            rows.append([n, t.severity, ", ".join(sorted({f.rule for f in t.findings})),
-                         f"#{t.statement.index}" if t.statement else "server", fmt.pct(t.share) if t.share else "-",
-                         status, f"[{t.title.replace('[', '(').replace(']', ')')}]({t.name})"])
+            rows.append(
+                [
+                    n,
+                    t.severity,
+                    ", ".join(sorted({f.rule for f in t.findings})),
+                    f"#{t.statement.index}" if t.statement else "server",
+                    fmt.pct(t.share) if t.share else "-",
+                    status,
+                    f"[{t.title.replace('[', '(').replace(']', ')')}]({t.name})",
+                ]
+            )
         out += ["## Tickets, in the order to fix them", ""]
-        out += markdown.table(["#", "severity", "rule", "statement", "share", "status", "ticket"], rows, "rllrrll")
+        out += markdown.table(
+            ["#", "severity", "rule", "statement", "share", "status", "ticket"], rows, "rllrrll"
+        )
         out.append("")
     else:
         out += ["No findings to write tickets for.", ""]
     if report.baseline is not None and report.resolved_findings:
         out += ["## Resolved since the baseline", ""]
-        out += markdown.table(["severity", "rule", "first seen", "finding", "id"],
-                              [[x.get("severity"), x.get("rule"), x.get("first_seen") or "-", x.get("title"),
-                                f"`{x.get('id')}`"] for x in report.resolved_findings]) + [""]
+        out += markdown.table(
+            ["severity", "rule", "first seen", "finding", "id"],
+            [
+                [
+                    x.get("severity"),
+                    x.get("rule"),
+                    x.get("first_seen") or "-",
+                    x.get("title"),
+                    f"`{x.get('id')}`",
+                ]
+                for x in report.resolved_findings
+            ],
+        ) + [""]
     if charts:
         out += ["## Charts", ""]
         if charts.get("top_statements"):
@@ -271,14 +352,24 @@ def findings_document(report: Report, tickets: list[Ticket]) -> dict:
     doc = to_dict(report)
     doc["findings"] = [dict(f, ticket=chosen[f["id"]]) for f in doc["findings"] if f["id"] in chosen]
     keep = {id(t.statement) for t in tickets if t.statement is not None}
-    doc["statements"] = [d for s, d in zip(report.statements, doc["statements"], strict=True) if id(s) in keep]
+    doc["statements"] = [
+        d for s, d in zip(report.statements, doc["statements"], strict=True) if id(s) in keep
+    ]
     doc["index_suggestions"] = [i for i in doc["index_suggestions"] if fps & set(i.get("statements") or [])]
     return doc
 
 
-def write_tickets(report: Report, out_dir: Path, *, group: str = "finding", only_new: bool = False,
-                  chart: bool = False, show_literals: bool = False, mask_hosts: bool = False,
-                  input_name: str | None = None) -> list[Ticket]:
+def write_tickets(
+    report: Report,
+    out_dir: Path,
+    *,
+    group: str = "finding",
+    only_new: bool = False,
+    chart: bool = False,
+    show_literals: bool = False,
+    mask_hosts: bool = False,
+    input_name: str | None = None,
+) -> list[Ticket]:
     """Write the tickets, index.md and findings.json into out_dir (created); returns the tickets."""
     import os
 
@@ -299,6 +390,7 @@ def write_tickets(report: Report, out_dir: Path, *, group: str = "finding", only
     doc = scrub_strings(findings_document(r, tickets), mask_secrets)
     if os.environ.get(VALIDATE_ENV) == "1":
         validate(doc)
-    (out_dir / "findings.json").write_text(json.dumps(doc, indent=2, default=str, ensure_ascii=False) + "\n",
-                                           encoding="utf-8")
+    (out_dir / "findings.json").write_text(
+        json.dumps(doc, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return tickets

@@ -11,13 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from analyzer.model import SEVERITIES, Catalog, Finding, Statement, Table, severity_rank
 from analyzer.sql import lexer
-from analyzer.sql.parse import DIALECT, for_parser
+from analyzer.sql.parse import PG, for_parser
 from analyzer.sql.redact import redact
 from analyzer.sql.shape import EQ, IN, QueryShape, Scope, TableRef
 
@@ -182,20 +181,21 @@ def redacted_tree(s: Statement) -> exp.Expression | None:
     if s.truncated:
         return None
     try:
-        return sqlglot.parse_one(for_parser(redact(s.text)), read=DIALECT)
+        trees = PG.parse(for_parser(redact(s.text)))
+        return trees[0] if trees else None
     except (SqlglotError, RecursionError, ValueError, TypeError, KeyError, AttributeError, IndexError):
         return None
 
 
 def next_param(tree: exp.Expression) -> int:
-    nums = [int(m) for m in _PARAM.findall(tree.sql(dialect=DIALECT))]
+    nums = [int(m) for m in _PARAM.findall(PG.generate(tree, copy=False))]
     return max(nums, default=0) + 1
 
 
 def to_sql(tree: exp.Expression) -> str:
     """SQL of a rewritten tree, placeholders renumbered $1, $2... in order of appearance (a rewrite
     drops some, e.g. OFFSET, and adds others)."""
-    return renumber(tree.sql(dialect=DIALECT))
+    return renumber(PG.generate(tree, copy=False))
 
 
 def renumber(text: str) -> str:

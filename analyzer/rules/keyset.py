@@ -30,7 +30,7 @@ def keyset_sql(s: Statement, scope: Scope, ctx: Context) -> tuple[str | None, li
     tb = tie_breaker(scope, ctx)
     if tb is not None:
         tb_node = sqlglot.parse_one(tb, read=DIALECT)
-        names = {k.sql(dialect=DIALECT) for k, _ in items} | {
+        names = {k.sql(dialect=DIALECT, copy=False) for k, _ in items} | {
             k.name for k, _ in items if isinstance(k, exp.Column)}
         if tb not in names and tb.split(".")[-1] not in names:
             items.append((tb_node, items[-1][1] if items else False))
@@ -52,8 +52,8 @@ def keyset_sql(s: Statement, scope: Scope, ctx: Context) -> tuple[str | None, li
             ors.append(exp.paren(exp.and_(*parts)) if len(parts) > 1 else parts[0])
         cond = exp.paren(exp.or_(*ors))
     tree = tree.where(cond, copy=False)
-    tree.set("order", exp.Order(expressions=[exp.Ordered(this=k.copy(), desc=d, nulls_first=d)
+    tree.set("order", exp.Order(expressions=[exp.Ordered(this=k.copy(), desc=d or None, nulls_first=d)
                                              for k, d in items]))
     tree.set("offset", None)
     tree.set("limit", exp.Limit(expression=_param(n + len(items))))
-    return to_sql(tree), [k.sql(dialect=DIALECT) for k, _ in items]
+    return to_sql(tree), [k.sql(dialect=DIALECT, copy=False) for k, _ in items]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analyzer.aws import instance as rds_instance
@@ -229,6 +230,7 @@ def collect(session: SessionLike, db_instance: str, window: Window, limit: int |
                        f"aws rds modify-db-instance --db-instance-identifier {inst.identifier} "
                        "--enable-performance-insights", "skipped")
     pi = client(session, "pi")
+    window = _within_retention(window, inst.pi_retention_days, report)
     q = PiQuery(dbi_resource_id=inst.dbi_resource_id, window=window, limit=limit or MAX_KEYS,
                 period=period or choose_period(window))
     validate(q.limit, q.period, q.window)
@@ -252,11 +254,31 @@ def collect(session: SessionLike, db_instance: str, window: Window, limit: int |
             else:
                 truncated = True
         s = to_statement(key, q.window.seconds, text, truncated)
+        if text is not key.dimensions.get("db.sql_tokenized.statement"):
+            # the full text of one execution (db.sql.statement), not PI's 500-byte digest text
+            s.extra.pop("source_limit", None)
+            s.extra["text_from"] = "db.sql.statement"
         s.fingerprint = fingerprint(text)
         out.append(s)
     if report is not None and notes:
-        report.extra.setdefault("aws", {})["pi_notes"] = sorted(set(notes))
+        report.extra.setdefault("aws", {}).setdefault("pi_notes", []).extend(sorted(set(notes)))
     return out
+
+
+def _within_retention(window: Window, days: int | None, report: Report | None) -> Window:
+    """PI keeps `days` of data (7 on the free tier): an older start is moved up, and said."""
+    if not days:
+        return window
+    oldest = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days)
+    if window.start >= oldest:
+        return window
+    if window.end <= oldest:
+        raise UsageError(f"the window ends before the {days} days Performance Insights keeps")
+    if report is not None:
+        report.extra.setdefault("aws", {}).setdefault("pi_notes", []).append(
+            f"the window starts before the {days} days Performance Insights keeps: "
+            f"read from {oldest.isoformat()}")
+    return Window(oldest, window.end)
 
 
 def merge(statements: list[Statement], pi_statements: list[Statement]) -> list[Statement]:
@@ -309,6 +331,9 @@ def run_into(report: Report, session: SessionLike, db_instance: str, window: Win
                       f"{window.seconds / 3600:.3g} h")
     except (AwsError, UsageError) as e:
         say(report, SOURCE, e)
+        if getattr(e, "session_wide", False):  # same cause for CloudWatch: said once
+            report.source(cloudwatch.SOURCE, getattr(e, "kind", "error"), str(e))
+            return pi_statements
     try:
         cloudwatch.collect_into(report, session, db_instance, window)
     except (AwsError, UsageError) as e:

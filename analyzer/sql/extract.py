@@ -125,10 +125,9 @@ class _Walker:
             target = tree.this
             if isinstance(target, exp.Table):
                 shape.target_table = self._table_ref(target)
-        for s in _set_operations(tree):
-            shape.set_operations.append(s)
-
-        sg_scopes = [sg for sg in traverse_scope(tree) if _wanted(sg.expression)]
+        all_scopes = list(traverse_scope(tree))
+        shape.set_operations = _set_operations([sg.expression for sg in all_scopes])
+        sg_scopes = [sg for sg in all_scopes if _wanted(sg.expression)]
         # Names first, outer scopes before inner ones, so that a correlated column in a subquery
         # and a CTE column read by the outer query both resolve to their base table.
         for sg in reversed(sg_scopes):
@@ -480,7 +479,7 @@ class _Walker:
                 return self._make(inner.this, IS_NOT_NULL if not inner.args.get("negate") else IS_NULL,
                                   exp.Null(), env)
             if isinstance(inner, exp.In):
-                return self._make(inner.this, NEQ, _in_values(inner), env)
+                return self._in(inner, NEQ, env)
             if isinstance(inner, exp.Column):
                 return self._make(inner, EQ, exp.Boolean(this=False), env)
             p = self._predicate(inner, env)
@@ -495,7 +494,7 @@ class _Walker:
         if isinstance(cond, exp.Column):
             return self._make(cond, EQ, exp.Boolean(this=True), env)
         if isinstance(cond, exp.In):
-            return self._make(cond.this, IN, _in_values(cond), env)
+            return self._in(cond, IN, env)
         if isinstance(cond, exp.Between):
             return self._make(cond.this, RANGE, None, env, constant=_is_constant(cond.args.get("low"))
                               and _is_constant(cond.args.get("high")))
@@ -518,6 +517,20 @@ class _Walker:
             if self._colish(right, env) is not None and not self._has_local_columns(left, env):
                 return self._make(right, OTHER, left, env)
         return None
+
+    def _in(self, cond: exp.In, op: str, env: _Env) -> Predicate | None:
+        query = cond.args.get("query")
+        if query is not None:
+            p = self._make(cond.this, op, None, env, constant=False)
+            if p is not None:
+                p.subquery = True
+            return p
+        values = cond.expressions
+        constant = bool(values) and all(_is_constant(v) for v in values)
+        p = self._make(cond.this, op, None, env, constant=constant)
+        if p is not None and constant:
+            p.value_sql = "(" + ", ".join(_sql(v) for v in values) + ")"
+        return p
 
     def _make(self, side: exp.Expression, op: str, value: exp.Expression | None, env: _Env, *,
               constant: bool | None = None) -> Predicate | None:
@@ -558,7 +571,28 @@ class _Walker:
 
 # ---- helpers ----------------------------------------------------------------------------------
 def _sql(node: exp.Expression) -> str:
-    return node.sql(dialect=_D, normalize_functions="lower")
+    """SQL text of a node. Plain columns, literals and placeholders are written here: sqlglot's
+    generator costs more per call than the whole walk of a simple statement."""
+    if isinstance(node, exp.Column):
+        parts = [node.args.get("table"), node.this]
+        if all(p is None or (isinstance(p, exp.Identifier) and not p.args.get("quoted")) for p in parts) \
+                and isinstance(node.this, exp.Identifier) and not node.args.get("db"):
+            return f"{node.table}.{node.name}" if node.table else node.name
+    elif isinstance(node, exp.Literal):
+        value = node.this
+        if not node.is_string:
+            return str(value)
+        if isinstance(value, str) and "\\" not in value:
+            return "'" + value.replace("'", "''") + "'"
+    elif isinstance(node, exp.Parameter) and isinstance(node.this, exp.Literal):
+        return f"${node.this.this}"
+    elif isinstance(node, exp.Placeholder) and not node.this:
+        return "?"
+    elif isinstance(node, exp.Null):
+        return "NULL"
+    elif isinstance(node, exp.Boolean):
+        return "TRUE" if node.this else "FALSE"
+    return sqlparse.PG.generate(node, copy=False, normalize_functions="lower")
 
 
 def _unwrap_table(node: exp.Expression) -> exp.Expression:
@@ -633,15 +667,17 @@ def _own_columns(node: exp.Expression) -> list[exp.Column]:
 
 
 def _aggregates(nodes: list[exp.Expression]) -> list[str]:
+    if not any(n.find(exp.AggFunc) for n in nodes):
+        return []
     out: list[str] = []
-    stack = list(nodes)
+    stack = list(reversed(nodes))
     while stack:
         n = stack.pop()
         if isinstance(n, (exp.Window, *_SUBQUERY_NODES)):
             continue
         if isinstance(n, exp.AggFunc):
             out.append(type(n).sql_name().lower())
-        stack.extend(n.iter_expressions())
+        stack.extend(reversed(list(n.iter_expressions())))
     return out
 
 
@@ -656,16 +692,6 @@ def _is_constant(node: exp.Expression | None) -> bool:
     if isinstance(node, (exp.Tuple, exp.Array)):
         return bool(node.expressions) and all(_is_constant(e) for e in node.expressions)
     return False
-
-
-def _in_values(node: exp.In) -> exp.Expression | None:
-    if node.args.get("query") is not None:
-        return node.args["query"]
-    values = node.expressions
-    if values:
-        return exp.Tuple(expressions=[v.copy() for v in values])
-    unnest = node.args.get("unnest")
-    return unnest
 
 
 def _op_class(cond: exp.Expression, value: exp.Expression) -> str:
@@ -718,9 +744,11 @@ def _strip_qualifiers(node: exp.Expression) -> exp.Expression:
     return copy
 
 
-def _set_operations(tree: exp.Expression) -> list[str]:
+def _set_operations(nodes: list[exp.Expression]) -> list[str]:
     out: list[str] = []
-    for node in tree.find_all(exp.SetOperation):
+    for node in nodes:
+        if not isinstance(node, exp.SetOperation):
+            continue
         name = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}.get(type(node), "union")
         out.append(name if node.args.get("distinct") else f"{name} all")
     return out

@@ -9,8 +9,7 @@ run to the end of the text, which is what a truncated statement needs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Token kinds
 WS, COMMENT, STRING, DOLLAR, NUMBER, PARAM, QMARK, QIDENT, WORD, OP, PUNCT = (
@@ -39,36 +38,33 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: str
     text: str
     start: int
 
 
-def tokens(text: str) -> Iterator[Token]:
+# regex group name -> token kind (the dollar quote's tag group never ends a match)
+_KIND = {"estring": STRING, "other": PUNCT, "tag": DOLLAR}
+
+
+def tokens(text: str) -> list[Token]:
     """Every character of `text` belongs to exactly one token, in order."""
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup or PUNCT
-        if kind == "tag":  # the named group inside a dollar quote
-            kind = DOLLAR
-        elif kind == "estring":
-            kind = STRING
-        elif kind == "other":
-            kind = PUNCT
-        yield Token(kind, m.group(0), m.start())
+    kind = _KIND.get
+    return [Token(kind(m.lastgroup, m.lastgroup), m.group(), m.start())  # type: ignore[arg-type]
+            for m in _TOKEN.finditer(text)]
 
 
 def significant(text: str) -> list[Token]:
     """Tokens without whitespace and comments."""
-    return [t for t in tokens(text) if t.kind not in (WS, COMMENT)]
+    return [t for t in tokens(text) if t.kind != WS and t.kind != COMMENT]
+
+
+_FIRST_WORD = re.compile(r"(?:\s+|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/|\()*([A-Za-z_]\w*)?")
 
 
 def first_keyword(text: str) -> str:
     """The first word of the statement, upper-cased ("" when there is none); skips comments and
     opening parentheses, so `(SELECT ...) UNION ...` starts with SELECT."""
-    for t in tokens(text):
-        if t.kind in (WS, COMMENT) or t.text == "(":
-            continue
-        return t.text.upper() if t.kind == WORD else ""
-    return ""
+    m = _FIRST_WORD.match(text)
+    return m.group(1).upper() if m and m.group(1) else ""

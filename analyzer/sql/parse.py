@@ -11,8 +11,8 @@ import logging
 import re
 from dataclasses import dataclass
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 
 from analyzer.sql import lexer
@@ -28,6 +28,9 @@ from analyzer.sql.shape import (
 )
 
 DIALECT = "postgres"
+# One dialect object for every parse and generate: looking it up by name costs more than a small
+# statement's walk. Dialects hold settings only, no per-call state.
+PG = Dialect.get_or_raise(DIALECT)
 
 # sqlglot logs a warning for every statement it falls back to exp.Command on; we classify those
 # ourselves and say so in the report, so the log line is noise on a user's terminal.
@@ -40,16 +43,6 @@ _KIND_BY_KEYWORD = {
     "ROLLBACK": TRANSACTION, "ABORT": TRANSACTION, "SAVEPOINT": TRANSACTION, "RELEASE": TRANSACTION,
 }
 
-# Words that, placed before a minus sign, make it the sign of a constant rather than a subtraction.
-_SIGN_CONTEXT = frozenset({
-    "select", "where", "and", "or", "not", "when", "then", "else", "by", "values", "limit", "offset",
-    "returning", "in", "between", "on", "set", "is", "from", "any", "all", "having", "case", "as",
-})
-_TYPED_LITERAL_PREFIX = frozenset({
-    "date", "time", "timestamp", "timestamptz", "interval", "inet", "cidr", "json", "jsonb", "uuid",
-    "numeric", "text", "bigint", "integer", "int", "boolean",
-})
-_BOOLEAN_OR_NULL = frozenset({"true", "false", "null"})
 
 
 def classify(text: str) -> str:
@@ -69,13 +62,21 @@ def classify(text: str) -> str:
 def for_parser(text: str) -> str:
     """The text with a space after every `$n` placeholder (sqlglot reads `$1,$2` as the start of a
     dollar-quoted string and raises TokenError) and without trailing semicolons."""
+    if not _PARAM_TOUCHING.search(text):
+        return text.rstrip().rstrip(";").rstrip()
+    if "'" not in text and "$$" not in text and '"' not in text:  # no literal the regex could touch
+        return _PARAM_TOUCHING_SUB.sub(r"\1 ", text).rstrip().rstrip(";").rstrip()
     out: list[str] = []
-    toks = list(lexer.tokens(text))
+    toks = lexer.tokens(text)
     for i, t in enumerate(toks):
         out.append(t.text)
         if t.kind == lexer.PARAM and i + 1 < len(toks) and toks[i + 1].kind != lexer.WS:
             out.append(" ")
     return "".join(out).rstrip().rstrip(";").rstrip()
+
+
+_PARAM_TOUCHING = re.compile(r"\$\d+[^\s\d]")
+_PARAM_TOUCHING_SUB = re.compile(r"(\$\d+)(?=[^\s\d])")
 
 
 @dataclass
@@ -93,7 +94,7 @@ class Parsed:
 def parse(text: str) -> Parsed:
     """Parse one statement; never raises. The error keeps the parser's message and position."""
     try:
-        trees = [t for t in sqlglot.parse(for_parser(text), read=DIALECT) if t is not None]
+        trees = [t for t in PG.parse(for_parser(text)) if t is not None]
     except ParseError as e:
         first = e.errors[0] if e.errors else {}
         return Parsed(None, _clean(str(first.get("description") or e).splitlines()[0]),
@@ -120,79 +121,65 @@ def _clean(message: str) -> str:
     return _TOKEN_REPR.sub(lambda m: m.group(1), message)
 
 
-def normalized_tokens(text: str) -> list[str]:
-    """The statement as the tokens a fingerprint hashes: literals and placeholders as `?`, words
-    folded to lower case, IN-lists and VALUES rows collapsed to one item, comments dropped."""
-    toks = lexer.significant(text)
-    out: list[str] = []
-    prev: lexer.Token | None = None
-    for i, t in enumerate(toks):
-        nxt = toks[i + 1] if i + 1 < len(toks) else None
-        kind, low = t.kind, t.text.lower()
-        if kind == lexer.OP and t.text == "-" and nxt is not None and nxt.kind in (
-                lexer.NUMBER, lexer.PARAM, lexer.QMARK) and _is_sign(prev):
-            prev = t
-            continue  # a negative constant is one constant, as pg_stat_statements folds it
-        if kind == lexer.WORD and low in _TYPED_LITERAL_PREFIX and nxt is not None and nxt.kind in (
-                lexer.STRING, lexer.PARAM, lexer.QMARK) and not (prev and prev.text == "::"):
-            prev = t
-            continue  # DATE '2024-01-01' and DATE $1 are the same constant
-        if kind in lexer.LITERALS or kind in (lexer.PARAM, lexer.QMARK):
-            out.append("?")
-        elif kind == lexer.WORD and low in _BOOLEAN_OR_NULL and not (prev and prev.text.lower() in (
-                "is", "not")):
-            out.append("?")
-        elif kind == lexer.WORD:
-            out.append(low)
-        elif kind == lexer.QIDENT:
-            inner = t.text[1:-1] if t.text.endswith('"') and len(t.text) > 1 else t.text[1:]
-            out.append(inner if inner and inner == inner.lower() and inner.isidentifier() else t.text)
-        else:
-            out.append(t.text)
-        prev = t
-    while out and out[-1] == ";":
-        out.pop()
-    return _collapse_lists(out)
+# One pass over the text finds what a fingerprint folds; words are left to str.lower().
+_FOLD = re.compile(
+    r"""
+    (?P<comment>--[^\n]*|/\*(?:[^*]|\*(?!/))*(?:\*/|\Z))
+  | (?P<string>(?<![\w$])[eE]'(?:[^'\\]|''|\\.)*(?:'|\\?\Z)
+      |(?:(?<![\w$])(?:[bBxXnN]|[uU]&))?'(?:[^']|'')*(?:'|\Z))
+  | (?P<dollar>\$\$.*?(?:\$\$|\Z)
+      |\$(?P<tag>[A-Za-z_\x80-\uffff][A-Za-z_0-9\x80-\uffff]*)\$.*?(?:\$(?P=tag)\$|\Z))
+  | (?P<qident>(?:[uU]&)?"(?:[^"]|"")*(?:"|\Z))
+  | (?P<param>\$\d+|\?(?![|&-]))
+  | (?P<number>(?<![\w$.])(?:0[xXoObB][0-9A-Fa-f_]+|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?))
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_PLAIN_QIDENT = re.compile(r'"([a-z_][a-z0-9_$]*)"')
+_BOOL_NULL = re.compile(r"(?<!\bis )(?<!\bnot )\b(?:true|false|null)\b")
+_SPACES = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCT = re.compile(r" (?=[^\w\s$\x00])")
+_SPACE_AFTER_PUNCT = re.compile(r"(?<=[^\w\s$\x00]) ")
+_SIGN = re.compile(r"(^|[=<>(,+*/%\[]|\b(?:select|where|and|or|not|when|then|else|by|values|limit|offset"
+                   r"|returning|in|between|on|set|is|from|any|all|having|case|as))-\?")
+_LIST = re.compile(r"([(\[])\?(?:,\?)+([)\]])")
+_ROWS = re.compile(r"(\(\?\))(?:,\(\?\))+")
 
 
-def _is_sign(prev: lexer.Token | None) -> bool:
-    if prev is None:
-        return True
-    if prev.kind == lexer.OP:
-        return True
-    if prev.kind == lexer.PUNCT:
-        return prev.text not in (")", "]")
-    return prev.kind == lexer.WORD and prev.text.lower() in _SIGN_CONTEXT
+def normalized(text: str) -> str:
+    """The statement as a fingerprint hashes it: literals and placeholders as `?`, comments
+    dropped, words folded to lower case (quoted identifiers kept as written unless plain lower
+    case), whitespace only where two words meet, IN-lists and VALUES rows collapsed to one item,
+    negative constants folded into the constant as pg_stat_statements does."""
+    kept: list[str] = []
 
+    def fold(m: re.Match[str]) -> str:
+        kind = m.lastgroup
+        if kind == "comment":
+            return " "
+        if kind == "qident":
+            plain = _PLAIN_QIDENT.fullmatch(m.group())
+            if plain:
+                return plain.group(1)
+            kept.append(m.group())
+            return f" \x00{len(kept) - 1}\x00 "
+        return " ? "
 
-def _collapse_lists(toks: list[str]) -> list[str]:
-    """`( ? , ? , ? )` -> `( ? )`, `[ ? , ? ]` -> `[ ? ]`, then repeated `, ( ? )` rows -> one."""
-    out: list[str] = []
-    i = 0
-    closing = {"(": ")", "[": "]"}
-    while i < len(toks):
-        t = toks[i]
-        if t in closing:
-            j = i + 1
-            while j < len(toks) and toks[j] in ("?", ","):
-                j += 1
-            if j < len(toks) and toks[j] == closing[t] and j > i + 1:
-                out += [t, "?", closing[t]]
-                i = j + 1
-                continue
-        out.append(t)
-        i += 1
-    rows: list[str] = []
-    for t in out:
-        rows.append(t)
-        if len(rows) >= 8 and rows[-4:] == [",", "(", "?", ")"] and rows[-8:-4] in (
-                [",", "(", "?", ")"], ["values", "(", "?", ")"]):
-            del rows[-4:]
-    return rows
+    out = _FOLD.sub(fold, text).lower()
+    out = _SPACES.sub(" ", out).strip()
+    out = _BOOL_NULL.sub("?", out)
+    out = _SPACE_AFTER_PUNCT.sub("", _SPACE_BEFORE_PUNCT.sub("", out))
+    out = _SIGN.sub(r"\1?", out)
+    out = _LIST.sub(r"\1?\2", out)
+    out = _ROWS.sub(r"\1", out)
+    out = out.rstrip(";").rstrip()
+    if kept:
+        out = re.sub("\x00(\\d+)\x00", lambda m: kept[int(m.group(1))], out)
+    return out
 
 
 def fingerprint(text: str) -> str:
     """A stable hash of the normalized statement: the same for the pg_stat_statements (`$1`),
     Performance Insights (`?`) and pg_stat_activity (literal) forms of one statement."""
-    norm = " ".join(normalized_tokens(text))
+    norm = normalized(text)
     return hashlib.sha256(norm.encode("utf-8", "surrogatepass")).hexdigest()[:16]

@@ -90,8 +90,8 @@ STATEMENTS: list[WorkloadStatement] = [
         "UPDATE orders SET status = $1 WHERE id = $2", 3000, 0.08,
         "UPDATE orders SET status = 'shipped' WHERE id = 99"),
     WorkloadStatement(
-        "SELECT name FROM countries WHERE code = $1", 4000, 0.03,
-        "SELECT name FROM countries WHERE code = 'C3'"),
+        "SELECT code FROM countries WHERE name = $1", 4000, 0.03,
+        "SELECT code FROM countries WHERE name = 'Country 3'"),
     WorkloadStatement(
         "SELECT c.id, c.email, o.id, o.total FROM customers c JOIN orders o ON o.customer_id = c.id "
         "WHERE c.country = $1 AND o.created_at >= $2", 50, 60.0,
