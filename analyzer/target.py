@@ -160,19 +160,23 @@ class Target:
     def connect(cls, dsn: str | None = None, settings: SessionSettings | None = None,
                 **overrides: str) -> Iterator[Target]:
         s = settings or SessionSettings()
-        kwargs: dict[str, Any] = {
-            "application_name": APPLICATION_NAME,
-            "options": _session_options(s),
-            "connect_timeout": str(int(max(1, s.connect_timeout_s))),
-            **overrides,
-        }
+        given: dict[str, Any] = {}
         if dsn:
             try:
-                conninfo.conninfo_to_dict(dsn)
+                given = conninfo.conninfo_to_dict(dsn)
             except psycopg.ProgrammingError as e:
                 reason = re.sub(r'"[^"]*"', '"…"', str(e).strip().splitlines()[0])
                 raise UsageError(f"cannot parse --dsn: {reason}; give key=value pairs or a "
                                  "postgresql:// URI") from None
+        # The user's own options (search_path...) stay; pgqa's come last and win.
+        user_options = str(given.get("options") or os.environ.get("PGOPTIONS", "")).strip()
+        kwargs: dict[str, Any] = {
+            "application_name": APPLICATION_NAME,
+            "options": f"{user_options} {_session_options(s)}".strip(),
+            "connect_timeout": str(given.get("connect_timeout") or os.environ.get("PGCONNECT_TIMEOUT")
+                                   or int(max(1, s.connect_timeout_s))),
+            **overrides,
+        }
         try:
             conn = psycopg.connect(dsn or "", autocommit=True, row_factory=dict_row, **kwargs)
         except psycopg.Error as e:

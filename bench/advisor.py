@@ -126,7 +126,8 @@ def main() -> int:
     args = p.parse_args()
     binaries = localpg.find_binaries(15)
     if binaries is None or not binaries.has_extension("hypopg") or not binaries.has_extension("pg_qualstats"):
-        print("bench/advisor.py needs PostgreSQL 15 with hypopg and pg_qualstats (./run setup)", file=sys.stderr)
+        print("bench/advisor.py needs PostgreSQL 15 with hypopg and pg_qualstats (./run setup)",
+              file=sys.stderr)
         return 2
     server = localpg.start(binaries, {"shared_preload_libraries": "pg_stat_statements,pg_qualstats"})
     try:

@@ -140,3 +140,20 @@ def test_whatif_real_builds_inside_a_rolled_back_transaction(shop15: str) -> Non
         left = conn.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' "
                             "AND indexname NOT LIKE '%pkey'").fetchone()
     assert left == (0,), "--whatif real must leave no index behind"
+
+
+def test_write_heavy_tables_raise_the_bar_and_say_so(shop15: str) -> None:
+    report = Report(generated_at="now", pgqa_version="test")
+    statements = shop_statements() + [Statement(
+        text="INSERT INTO device_events (id, device_id, kind, at, value) VALUES ($1, $2, $3, $4, $5)",
+        calls=400_000, total_ms=4_000.0, mean_ms=0.01, source="test")]
+    with Target.connect(shop15) as target:
+        catalog = catalog_source.collect(target)
+        prepare(report, statements, catalog)
+        report.statements = statements
+        advise_into(report, target, catalog, AnalyzeOptions())
+    events = [s for s in report.index_suggestions if s.table == "public.device_events"]
+    others = [s for s in report.index_suggestions if s.table != "public.device_events"]
+    assert all(not s.notes for s in others)
+    for s in events:
+        assert any("write-heavy" in n and "raised" in n for n in s.notes)

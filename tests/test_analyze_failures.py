@@ -181,15 +181,18 @@ def test_connection_lost_mid_run(pg: localpg.LocalServer, fresh_db: str) -> None
 
     dbname = psycopg.conninfo.conninfo_to_dict(fresh_db)["dbname"]
     killed: list[int] = []
+    finished = threading.Event()
 
     def kill_pgqa() -> None:
         with pg.connect() as conn:
             deadline = time.monotonic() + 60
-            while not killed and time.monotonic() < deadline:
-                # once it has asked for the statements (only that query names the info view)
-                row = conn.execute("SELECT pg_terminate_backend(pid), pid FROM pg_stat_activity "
-                                   "WHERE datname = %s AND application_name = 'pgqa' "
-                                   "AND query LIKE '%%pg_stat_statements_info%%'", [dbname]).fetchone()
+            while not killed and not finished.is_set() and time.monotonic() < deadline:
+                # once it is past connecting (version, extensions, session guards)
+                row = conn.execute(
+                    "SELECT pg_terminate_backend(pid), pid FROM pg_stat_activity "
+                    "WHERE datname = %s AND application_name = 'pgqa' AND query <> '' "
+                    "AND query NOT LIKE '%%server_version_num%%' AND query NOT LIKE '%%FROM pg_extension%%' "
+                    "AND query NOT LIKE '%%set_config%%'", [dbname]).fetchone()
                 if row and row[0]:
                     killed.append(int(row[1]))
                 time.sleep(0.002)
@@ -197,6 +200,7 @@ def test_connection_lost_mid_run(pg: localpg.LocalServer, fresh_db: str) -> None
     killer = threading.Thread(target=kill_pgqa, daemon=True)
     killer.start()
     res = pgqa("analyze", "--dsn", fresh_db, "--format", "json")
+    finished.set()
     killer.join(timeout=70)
     assert killed, "pgqa's session was never seen"
     assert res.returncode == 3, (res.stdout, res.stderr)

@@ -12,8 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from moto import mock_aws
-from test_aws_helpers import Seeder, aws_env  # noqa: F401  (fixture)
-from test_aws_pi import Stubs
+from test_aws_helpers import Seeder, Stubs, assert_schema, aws_env  # noqa: F401  (fixture)
 
 from analyzer import localpg
 
@@ -67,6 +66,7 @@ def test_analyze_pi_json_merges_and_applies_rules(ats_dsn: str) -> None:
     with stubs:
         report = analyze(options)
     out = json.loads(render(report, "json"))
+    assert_schema(out)
 
     sources = {s["name"]: s["status"] for s in out["sources"]}
     assert sources["performance_insights"] == "ok" and sources["cloudwatch"] == "ok"

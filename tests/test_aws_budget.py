@@ -18,6 +18,7 @@ from moto import mock_aws
 from test_aws_helpers import (
     FakeSession,
     Seeder,
+    assert_schema,
     aws_env,  # noqa: F401  (fixture)
     no_credentials_env,
     recorded,
@@ -120,7 +121,9 @@ def test_incident_budget_findings_and_numbers() -> None:
     # the password in DATABASE_URL never reaches the report
     from analyzer.report.json import dumps
 
-    assert "s3cret-pw" not in dumps(report)
+    text = dumps(report)
+    assert "s3cret-pw" not in text
+    assert_schema(json.loads(text))
 
 
 @mock_aws
@@ -168,8 +171,8 @@ def test_functions_behind_a_healthy_proxy_are_bounded_by_its_pool() -> None:
     table = report.extra["budget"]
     vias = {f["name"]: f["via"] for f in table["functions"]}
     assert vias["direct-one"] == "instance" and vias["via-proxy-0"] == "proxy:pdb-proxy"
-    # moto's default target group: MaxConnectionsPercent 100 of max_connections
-    assert table["proxy_connections"] == T4G_MICRO_MAX_CONNECTIONS
+    # moto's default target group: MaxConnectionsPercent 100 of max_connections, at most the usable slots
+    assert table["proxy_connections"] == T4G_MICRO_MAX_CONNECTIONS - RDS_RESERVED
     assert table["direct_connections"] == 5
     rules = {f.rule for f in report.findings}
     assert "proxy-target-unavailable" not in rules  # moto reports the target AVAILABLE
@@ -255,3 +258,56 @@ def test_unreachable_server_falls_back_to_the_class_estimate() -> None:
     assert slots["source"] == "instance class estimate"
     assert slots["usable"] == T4G_MICRO_MAX_CONNECTIONS - RDS_RESERVED
     assert "server slots unavailable" in slots["detail"]
+
+
+@mock_aws
+def test_refused_permissions_name_the_iam_action(capsys: pytest.CaptureFixture[str]) -> None:
+    from botocore.stub import Stubber
+
+    from analyzer.aws.session import AwsError
+
+    seed = Seeder()
+    inst = seed.instance("perm-db")
+    seed.function("fn-a", {"DB_HOST": inst["Endpoint"]["Address"]})
+    session = _session_with_recordings(seed, unavailable_target=False)
+
+    # rds:DescribeDBProxies refused: the proxies are skipped, the budget still comes out
+    rds = seed.pgqa_client("rds")
+    rds_stub = Stubber(rds)
+    rds_stub.add_response("describe_db_instances", {"DBInstances": [inst]},
+                          {"DBInstanceIdentifier": "perm-db"})
+    rds_stub.add_client_error("describe_db_proxies", service_error_code="AccessDenied", http_status_code=403)
+    session.clients["rds"] = rds
+    report = _report()
+    with rds_stub:
+        budget_into(report, session, "perm-db")
+    status = {s.name: s for s in report.sources}
+    assert status["rds_proxy"].status == "skipped" and "rds:DescribeDBProxies" in status["rds_proxy"].detail
+    assert report.extra["budget"]["functions"][0]["name"] == "fn-a"
+    assert "rds:DescribeDBProxies" in capsys.readouterr().err
+
+    # lambda:GetFunctionConcurrency refused: counted as unreserved (the worst case), and said
+    lam = seed.pgqa_client("lambda")
+    lam_stub = Stubber(lam)
+    lam_stub.add_response("list_functions", {"Functions": [
+        {"FunctionName": "fn-a", "Timeout": 3, "MemorySize": 128,
+         "Environment": {"Variables": {"DB_HOST": inst["Endpoint"]["Address"]}}}]})
+    lam_stub.add_client_error("get_function_concurrency", service_error_code="AccessDeniedException",
+                              http_status_code=403)
+    lam_stub.add_response("get_account_settings", recorded("lambda_get_account_settings.json"))
+    session = FakeSession(seed.session, **{"lambda": lam})
+    report = _report()
+    with lam_stub:
+        budget_into(report, session, "perm-db")
+    [fn] = report.extra["budget"]["functions"]
+    assert fn["reserved"] is None and fn["reserved_known"] is False and fn["concurrency_cap"] == 1000
+    assert "lambda:GetFunctionConcurrency" in capsys.readouterr().err
+
+    # lambda:ListFunctions refused: nothing to count, one line naming the action
+    lam = seed.pgqa_client("lambda")
+    lam_stub = Stubber(lam)
+    lam_stub.add_client_error("list_functions", service_error_code="AccessDeniedException",
+                              http_status_code=403)
+    with lam_stub, pytest.raises(AwsError) as e:
+        budget_into(_report(), FakeSession(seed.session, **{"lambda": lam}), "perm-db")
+    assert "lambda:ListFunctions" in str(e.value) and "\n" not in str(e.value)

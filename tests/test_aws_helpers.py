@@ -4,6 +4,7 @@ parser (for what moto does not model: PI, Lambda's GetAccountSettings, proxy tar
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import struct
@@ -15,8 +16,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.stub import ANY, Stubber
 
 from analyzer.aws.session import client_config
+from analyzer.sources import insights
 
 DATA = Path(__file__).parent / "data" / "aws"
 REGION = "us-east-1"
@@ -127,6 +130,14 @@ def error_body(aws_client: Any, code: str, message: str) -> tuple[bytes, dict[st
     raise ValueError(f"no error body for protocol {protocol}")
 
 
+def assert_schema(report_json: dict[str, Any]) -> None:
+    """The report keeps the pgqa.report/1 contract (docs/report-schema.json)."""
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parent.parent / "docs" / "report-schema.json").read_text())
+    jsonschema.validate(report_json, schema)
+
+
 def recorded(name: str) -> Any:
     path = DATA / name
     return json.loads(path.read_text()) if path.suffix == ".json" else path.read_bytes()
@@ -201,3 +212,71 @@ def _zip() -> bytes:
 
 
 _ZIP = _zip()
+
+
+# -- Performance Insights through the Stubber ---------------------------------------------------
+
+DBI = "db-ABCDEFGHIJKLMNOPQRSTU1VW2X"
+
+
+def _base(**extra: Any) -> dict[str, Any]:
+    return {"ServiceType": "RDS", "Identifier": DBI, **extra}
+
+
+def top_params(next_token: str | None = None) -> dict[str, Any]:
+    p = _base(StartTime=ANY, EndTime=ANY, Metric="db.load.avg", PeriodInSeconds=60,
+              GroupBy={"Group": "db.sql_tokenized", "Limit": 25, "Dimensions": insights.TOKENIZED_DIMENSIONS},
+              PartitionBy={"Group": "db.wait_event_type"}, MaxResults=25, AdditionalMetrics=ANY)
+    if next_token:
+        p["NextToken"] = next_token
+    return p
+
+
+class Stubs:
+    """rds and pi clients behind Stubbers, loaded with the recorded conversation."""
+
+    def __init__(self, seed: Seeder, data: dict[str, Any] | None = None) -> None:
+        self.data = data or recorded("pi_top_sql.json")
+        self.rds = seed.pgqa_client("rds")
+        self.pi = seed.pgqa_client("pi")
+        self.rds_stub, self.pi_stub = Stubber(self.rds), Stubber(self.pi)
+        self.session = FakeSession(seed.session, rds=self.rds, pi=self.pi)
+
+    def instance(self, pi_enabled: bool = True) -> Stubs:
+        inst = copy.deepcopy(self.data["instance"])
+        inst["DBInstances"][0]["PerformanceInsightsEnabled"] = pi_enabled
+        self.rds_stub.add_response("describe_db_instances", inst, {"DBInstanceIdentifier": "ats-db"})
+        return self
+
+    def metrics(self) -> Stubs:
+        self.pi_stub.add_response("list_available_resource_metrics", self.data["metrics"],
+                                  _base(MetricTypes=["db.sql_tokenized.stats"], MaxResults=25))
+        return self
+
+    def pages(self) -> Stubs:
+        first, second = self.data["pages"]
+        self.pi_stub.add_response("describe_dimension_keys", first, top_params())
+        self.pi_stub.add_response("describe_dimension_keys", second, top_params(first["NextToken"]))
+        return self
+
+    def full_text(self, status: str = "AVAILABLE") -> Stubs:
+        self.pi_stub.add_response("describe_dimension_keys", self.data["sql_keys"], _base(
+            StartTime=ANY, EndTime=ANY, Metric="db.load.avg", PeriodInSeconds=60,
+            GroupBy={"Group": "db.sql", "Limit": 1, "Dimensions": ["db.sql.id", "db.sql.tokenized_id"]},
+            Filter={"db.sql.tokenized_id": "tok-KPIUNION"}))
+        details = copy.deepcopy(self.data["details"])
+        details["Dimensions"][0]["Status"] = status
+        if status != "AVAILABLE":
+            del details["Dimensions"][0]["Value"]
+        self.pi_stub.add_response("get_dimension_key_details", details, _base(
+            Group="db.sql", GroupIdentifier="sql-KPIUNION01", RequestedDimensions=["db.sql.statement"]))
+        return self
+
+    def __enter__(self) -> Stubs:
+        self.rds_stub.activate()
+        self.pi_stub.activate()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.rds_stub.deactivate()
+        self.pi_stub.deactivate()

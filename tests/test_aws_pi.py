@@ -1,9 +1,11 @@
 """Performance Insights top SQL: responses through botocore's Stubber (validated against the PI
-service model), throttling through botocore's real retry handler, CloudWatch from moto."""
+service model), throttling through botocore's real retry handler, CloudWatch from moto.
+
+rds.describe_db_instances is stubbed as well: moto does not model Performance Insights (its
+instances never say PerformanceInsightsEnabled)."""
 
 from __future__ import annotations
 
-import copy
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -11,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.stub import ANY, Stubber
 from moto import mock_aws
 from test_aws_helpers import (
     FakeSession,
     Seeder,
+    Stubs,
     aws_env,  # noqa: F401  (fixture)
     error_body,
     no_credentials_env,
-    recorded,
     replay,
+    top_params,
 )
 
 from analyzer.aws.window import Window
@@ -30,7 +32,6 @@ from analyzer.sources import insights
 
 pytestmark = pytest.mark.usefixtures("aws_env")
 
-DBI = "db-ABCDEFGHIJKLMNOPQRSTU1VW2X"
 END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 HOUR = Window(END - timedelta(hours=1), END)
 
@@ -39,69 +40,6 @@ def _report() -> Report:
     from analyzer.pipeline import new_report
 
     return new_report()
-
-
-def _base(**extra: Any) -> dict[str, Any]:
-    return {"ServiceType": "RDS", "Identifier": DBI, **extra}
-
-
-def _top_params(next_token: str | None = None) -> dict[str, Any]:
-    p = _base(StartTime=ANY, EndTime=ANY, Metric="db.load.avg", PeriodInSeconds=60,
-              GroupBy={"Group": "db.sql_tokenized", "Limit": 25, "Dimensions": insights.TOKENIZED_DIMENSIONS},
-              PartitionBy={"Group": "db.wait_event_type"}, MaxResults=25, AdditionalMetrics=ANY)
-    if next_token:
-        p["NextToken"] = next_token
-    return p
-
-
-class Stubs:
-    """rds and pi clients behind Stubbers, loaded with the recorded conversation."""
-
-    def __init__(self, seed: Seeder, data: dict[str, Any] | None = None) -> None:
-        self.data = data or recorded("pi_top_sql.json")
-        self.rds = seed.pgqa_client("rds")
-        self.pi = seed.pgqa_client("pi")
-        self.rds_stub, self.pi_stub = Stubber(self.rds), Stubber(self.pi)
-        self.session = FakeSession(seed.session, rds=self.rds, pi=self.pi)
-
-    def instance(self, pi_enabled: bool = True) -> Stubs:
-        inst = copy.deepcopy(self.data["instance"])
-        inst["DBInstances"][0]["PerformanceInsightsEnabled"] = pi_enabled
-        self.rds_stub.add_response("describe_db_instances", inst, {"DBInstanceIdentifier": "ats-db"})
-        return self
-
-    def metrics(self) -> Stubs:
-        self.pi_stub.add_response("list_available_resource_metrics", self.data["metrics"],
-                                  _base(MetricTypes=["db.sql_tokenized.stats"], MaxResults=25))
-        return self
-
-    def pages(self) -> Stubs:
-        first, second = self.data["pages"]
-        self.pi_stub.add_response("describe_dimension_keys", first, _top_params())
-        self.pi_stub.add_response("describe_dimension_keys", second, _top_params(first["NextToken"]))
-        return self
-
-    def full_text(self, status: str = "AVAILABLE") -> Stubs:
-        self.pi_stub.add_response("describe_dimension_keys", self.data["sql_keys"], _base(
-            StartTime=ANY, EndTime=ANY, Metric="db.load.avg", PeriodInSeconds=60,
-            GroupBy={"Group": "db.sql", "Limit": 1, "Dimensions": ["db.sql.id", "db.sql.tokenized_id"]},
-            Filter={"db.sql.tokenized_id": "tok-KPIUNION"}))
-        details = copy.deepcopy(self.data["details"])
-        details["Dimensions"][0]["Status"] = status
-        if status != "AVAILABLE":
-            del details["Dimensions"][0]["Value"]
-        self.pi_stub.add_response("get_dimension_key_details", details, _base(
-            Group="db.sql", GroupIdentifier="sql-KPIUNION01", RequestedDimensions=["db.sql.statement"]))
-        return self
-
-    def __enter__(self) -> Stubs:
-        self.rds_stub.activate()
-        self.pi_stub.activate()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.rds_stub.deactivate()
-        self.pi_stub.deactivate()
 
 
 def _source(report: Report, name: str) -> tuple[str, str]:
@@ -154,9 +92,11 @@ def test_additional_metrics_are_those_the_instance_offers() -> None:
         asked.update(params)
 
     stubs.pi.meta.events.register("provide-client-params.pi.DescribeDimensionKeys", capture)
-    stubs.pi_stub.add_response("describe_dimension_keys", {"Keys": first["Keys"][:1]}, _top_params())
+    stubs.pi_stub.add_response("describe_dimension_keys", {"Keys": first["Keys"][:1]}, top_params())
+    report = _report()
     with stubs:
-        insights.run_into(_report(), stubs.session, "ats-db", HOUR)
+        insights.run_into(report, stubs.session, "ats-db", HOUR)
+    assert _source(report, "performance_insights")[0] == "ok"
     wanted = asked["AdditionalMetrics"]
     assert "db.sql_tokenized.stats.calls_per_sec.avg" in wanted
     assert "db.sql_tokenized.stats.shared_blks_hit_per_call.avg" in wanted  # listed without .avg
@@ -167,8 +107,11 @@ def test_additional_metrics_are_those_the_instance_offers() -> None:
 def test_a_text_that_stays_cut_is_marked_truncated() -> None:
     seed = Seeder()
     stubs = Stubs(seed).instance().metrics().pages().full_text(status="PROCESSING")
+    report = _report()
     with stubs:
-        statements = insights.run_into(_report(), stubs.session, "ats-db", HOUR)
+        statements = insights.run_into(report, stubs.session, "ats-db", HOUR)
+        stubs.pi_stub.assert_no_pending_responses()
+    assert _source(report, "performance_insights")[0] == "ok"
     kpi = next(s for s in statements if s.extra["pi_id"] == "tok-KPIUNION")
     assert kpi.truncated and len(kpi.text.encode()) == 500 and kpi.extra["source_limit"] == 500
     assert [s.extra["pi_id"] for s in statements if s.truncated] == ["tok-KPIUNION"]
@@ -338,12 +281,29 @@ def test_window_is_kept_within_pi_retention() -> None:
     asked: dict[str, Any] = {}
     stubs.pi.meta.events.register("provide-client-params.pi.DescribeDimensionKeys",
                                   lambda params, **kw: asked.update(params))
-    p = _top_params()
-    p["PeriodInSeconds"] = 3600
+    p = top_params()
+    p["PeriodInSeconds"] = 300  # chosen for the 7 days left of the window
     stubs.pi_stub.add_response("describe_dimension_keys", {"Keys": []}, p)
     report = _report()
     month = Window(END - timedelta(days=30), END)
     with stubs:
         insights.run_into(report, stubs.session, "ats-db", month)
+    assert _source(report, "performance_insights")[0] == "ok"
     assert END - asked["StartTime"] <= timedelta(days=7, minutes=1)
     assert any("7 days" in n for n in report.extra["aws"]["pi_notes"])
+
+
+@mock_aws
+def test_full_text_refused_keeps_the_cut_statement(capsys: pytest.CaptureFixture[str]) -> None:
+    seed = Seeder()
+    stubs = Stubs(seed).instance().metrics().pages()
+    stubs.pi_stub.add_client_error("describe_dimension_keys", service_error_code="NotAuthorizedException",
+                                   http_status_code=403)
+    report = _report()
+    with stubs:
+        statements = insights.run_into(report, stubs.session, "ats-db", HOUR)
+    assert _source(report, "performance_insights")[0] == "ok" and len(statements) == 4
+    kpi = next(s for s in statements if s.extra["pi_id"] == "tok-KPIUNION")
+    assert kpi.truncated and "text_from" not in kpi.extra
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and "pi:DescribeDimensionKeys" in err[0] and "cut texts stay cut" in err[0]

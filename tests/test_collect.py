@@ -323,3 +323,19 @@ def test_settings_are_the_servers_not_pgqas_session(pg: localpg.LocalServer, fre
     assert ("reserved_connections" in values) == (pg.major >= 16)
     assert values["idle_session_timeout"] == "0"
     assert not any(k.startswith("rds.") for k in values)
+
+
+def test_extension_in_its_own_schema(pg: localpg.LocalServer, fresh_db: str) -> None:
+    """Managed services often install extensions into a schema of their own, off the search_path."""
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("DROP EXTENSION pg_stat_statements")
+        conn.execute("CREATE SCHEMA extensions")
+        conn.execute("CREATE EXTENSION pg_stat_statements SCHEMA extensions")
+        for i in range(4):
+            conn.execute("SELECT %s::int * 3 AS tripled", [i])
+    with Target.connect(fresh_db) as target:
+        assert target.extension_schemas["pg_stat_statements"] == "extensions"
+        r = report()
+        found = statements.collect_into(r, target, AnalyzeOptions())
+    assert r.sources[0].status == "ok", r.sources
+    assert [s.calls for s in found if s.text == "SELECT $1::int * $2 AS tripled"] == [4]

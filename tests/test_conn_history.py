@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from analyzer.cli import main
 from analyzer.connections.store import open_store
 from analyzer.model import ConnectionGroup, ConnectionSnapshot
 
@@ -64,12 +65,25 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def pgqa(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "analyzer", "connections", *args], capture_output=True,
-                          text=True, timeout=60)
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def test_history_peak_p95_timeline_events_and_findings(store: str) -> None:
+@pytest.fixture
+def pgqa(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """`pgqa connections ARGS` through the CLI entry point, in this process (no interpreter start)."""
+    def run(*args: str) -> Result:
+        code = main(["connections", *args])
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    return run
+
+
+def test_history_peak_p95_timeline_events_and_findings(pgqa: Callable[..., Result], store: str) -> None:
     res = pgqa("--since", "24h", "--store", store, "--instance", "prod:5432/ats", "--format", "json")
     assert res.returncode == 1, res.stderr  # the peak (94.8%) crossed the default --alert-at 80
     doc = json.loads(res.stdout)
@@ -113,7 +127,7 @@ def test_history_peak_p95_timeline_events_and_findings(store: str) -> None:
     assert sorted(f["id"] for f in again["findings"]) == sorted(f["id"] for f in doc["findings"])
 
 
-def test_alert_threshold_above_the_peak_exits_0(store: str) -> None:
+def test_alert_threshold_above_the_peak_exits_0(pgqa: Callable[..., Result], store: str) -> None:
     res = pgqa("--since", "24h", "--store", store, "--instance", "prod:5432/ats", "--alert-at", "96",
                "--format", "json")
     assert res.returncode == 0, res.stderr
@@ -121,7 +135,7 @@ def test_alert_threshold_above_the_peak_exits_0(store: str) -> None:
     assert "connection-saturation" not in rules
 
 
-def test_chart_and_text(store: str, tmp_path: Path) -> None:
+def test_chart_and_text(pgqa: Callable[..., Result], store: str, tmp_path: Path) -> None:
     png = tmp_path / "usage.png"
     res = pgqa("--since", "24h", "--store", store, "--instance", "prod:5432/ats", "--chart", str(png),
                "--format", "text")
@@ -133,7 +147,7 @@ def test_chart_and_text(store: str, tmp_path: Path) -> None:
     assert "top holders at the peak" in res.stdout and "candidate-list" in res.stdout
 
 
-def test_several_instances_need_one_named(store: str) -> None:
+def test_several_instances_need_one_named(pgqa: Callable[..., Result], store: str) -> None:
     res = pgqa("--since", "24h", "--store", store, "--format", "json")
     assert res.returncode == 2
     assert "--instance" in res.stderr and "prod:5432/ats" in res.stderr and "Traceback" not in res.stderr

@@ -6,11 +6,10 @@ import json
 import secrets
 import socket
 import sqlite3
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -18,6 +17,7 @@ import pytest
 from conftest import require
 
 from analyzer import localpg
+from analyzer.cli import main
 from analyzer.connections.store import open_store
 
 SMALL = {"max_connections": "6", "superuser_reserved_connections": "2"}
@@ -38,9 +38,22 @@ def small_server(request: pytest.FixtureRequest) -> Iterator[tuple[localpg.Local
         server.remove()
 
 
-def pgqa(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "analyzer", *args], capture_output=True, text=True,
-                          timeout=timeout)
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def pgqa(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """The pgqa CLI entry point, in this process (no interpreter start per call)."""
+    def run(*args: str) -> Result:
+        code = main(list(args))
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    return run
 
 
 def _fill(server: localpg.LocalServer, dsn: str, n: int, app: str, stack: ExitStack) -> None:
@@ -54,7 +67,7 @@ def _stored(store: Path) -> list[dict]:
         return [json.loads(r[0]) for r in db.execute("SELECT data FROM snapshots ORDER BY id")]
 
 
-def test_refused_snapshot_is_stored_with_the_server_message(small_server, tmp_path: Path) -> None:
+def test_refused_snapshot_is_stored_with_the_server_message(pgqa, small_server, tmp_path: Path) -> None:
     server, password = small_server
     app_dsn = server.dsn(user="app", password=password)
     store = tmp_path / "s.db"
@@ -86,7 +99,7 @@ def test_refused_snapshot_is_stored_with_the_server_message(small_server, tmp_pa
     assert first["instance"] == second["instance"] == f"127.0.0.1:{server.port}/postgres"
 
 
-def test_too_many_clients_when_even_reserved_slots_are_gone(small_server, tmp_path: Path) -> None:
+def test_too_many_clients_when_even_reserved_slots_are_gone(pgqa, small_server, tmp_path: Path) -> None:
     server, password = small_server
     store_url = f"sqlite:///{tmp_path / 's.db'}"
     with ExitStack() as stack:
@@ -105,7 +118,7 @@ def test_too_many_clients_when_even_reserved_slots_are_gone(small_server, tmp_pa
     assert "connections-refused" in {f["rule"] for f in out["findings"]}
 
 
-def test_timeout_and_unreachable_are_stored_too(tmp_path: Path) -> None:
+def test_timeout_and_unreachable_are_stored_too(pgqa, tmp_path: Path) -> None:
     store_url = f"sqlite:///{tmp_path / 's.db'}"
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -135,3 +148,32 @@ def test_timeout_and_unreachable_are_stored_too(tmp_path: Path) -> None:
     assert by_port[f"127.0.0.1:{port}/x"].status == "timeout"
     refused_tcp = by_port[f"127.0.0.1:{free_port}/x"]
     assert refused_tcp.status == "error" and "refused" in (refused_tcp.error or "").lower()
+
+
+@pytest.mark.parametrize("message, status", [
+    ("FATAL:  sorry, too many clients already", "refused"),
+    ("FATAL:  remaining connection slots are reserved for non-replication superuser connections", "refused"),
+    ("FATAL:  remaining connection slots are reserved for roles with the SUPERUSER attribute", "refused"),
+    ('FATAL:  remaining connection slots are reserved for roles with privileges of the '
+     '"pg_use_reserved_connections" role', "refused"),
+    ("FATAL:  remaining connection slots are reserved for non-replication superuser and rds_superuser "
+     "connections", "refused"),
+    ('FATAL:  remaining connection slots are reserved for roles with privileges of the "rds_reserved" role',
+     "refused"),
+    ('FATAL:  too many connections for role "app"', "refused"),
+    ('FATAL:  too many connections for database "ats"', "refused"),
+    ("connection timeout expired", "timeout"),
+    ('connection to server at "10.0.0.5", port 5432 failed: Connection refused', "error"),
+    ('FATAL:  password authentication failed for user "app"', "error"),
+])
+def test_every_out_of_slots_text_is_a_refusal(message: str, status: str) -> None:
+    from analyzer.connections.snapshot import classify_failure
+
+    assert classify_failure(message) == status
+
+
+def test_fallback_redaction_leaves_no_literal() -> None:
+    from analyzer.connections.snapshot import _fallback_redact
+
+    out = _fallback_redact("SELECT * FROM t2 WHERE email = 'ann@example.com' AND id = 42 AND x = $$a$$")
+    assert "ann@example.com" not in out and "42" not in out and "$$a$$" not in out and "t2" in out

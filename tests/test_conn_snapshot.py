@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -136,28 +134,25 @@ def test_snapshot_counts_and_groups_exactly(pg, known_sessions: dict) -> None:
     assert checks.snapshot_findings(snap) == []
 
 
-def test_live_report_json_has_the_contract_keys(known_sessions: dict) -> None:
-    res = subprocess.run([sys.executable, "-m", "analyzer", "connections", "--dsn", known_sessions["dsn"],
-                          "--format", "json"], capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
-    c = json.loads(res.stdout)["connections"]
+def test_live_report_json_and_alert_exit_codes(known_sessions: dict,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from analyzer.cli import main
+
+    args = ["connections", "--dsn", known_sessions["dsn"], "--format", "json"]
+    assert main(args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    c = doc["connections"]
     assert ARCH_KEYS <= set(c)
     groups = {g["application_name"]: g for g in c["groups"] if g["database"] == known_sessions["db"]}
     assert GROUP_KEYS <= set(groups["lambda-a"])
     assert groups["lambda-a"]["count"] == 7 and groups["lambda-b"]["by_state"] == {"idle": 3}
     assert c["waiting"] == 1
-
-
-def test_live_report_alert_at_sets_the_exit_code(known_sessions: dict) -> None:
+    assert doc["target"]["database"] == known_sessions["db"]
     # 14 of 97 usable slots are in use (>= 14.4%): an alert at 10% is crossed, one at 90% is not
-    cmd = [sys.executable, "-m", "analyzer", "connections", "--dsn", known_sessions["dsn"],
-           "--format", "json"]
-    crossed = subprocess.run([*cmd, "--alert-at", "10"], capture_output=True, text=True, timeout=60)
-    assert crossed.returncode == 1, crossed.stderr
-    rules = {f["rule"] for f in json.loads(crossed.stdout)["findings"]}
+    assert main([*args, "--alert-at", "10"]) == 1
+    rules = {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]}
     assert "connection-saturation" in rules
-    calm = subprocess.run([*cmd, "--alert-at", "90"], capture_output=True, text=True, timeout=60)
-    assert calm.returncode == 0, calm.stderr
+    assert main([*args, "--alert-at", "90"]) == 0
 
 
 def test_a_role_without_pg_read_all_stats_still_counts_every_slot(pg, known_sessions: dict) -> None:

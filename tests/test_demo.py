@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from conftest import require
 from psycopg import sql
 
 from analyzer import localpg
@@ -85,6 +86,17 @@ def small_demo(pg: localpg.LocalServer) -> Iterator[tuple[localpg.LocalServer, s
     calls = replay(dsn, rounds=2)
     yield pg, dsn, calls
     drop_database(pg, name)
+
+
+def test_row_counts_follow_the_scale() -> None:
+    from analyzer.demo import row_counts
+
+    assert row_counts(1.0) == DOCUMENTED_ROWS
+    half = row_counts(0.5)
+    assert half["candidates"] == 100_000 and half["companies"] == 40 and half["stages"] == 8
+    for bad in (0, -1, float("nan")):
+        with pytest.raises(ValueError):
+            row_counts(bad)
 
 
 def test_tables_hold_the_documented_number_of_rows(small_demo: tuple) -> None:
@@ -239,3 +251,21 @@ def test_replay_as_an_ordinary_role(pg: localpg.LocalServer) -> None:
         drop_database(pg, name)
         with pg.connect() as conn:
             conn.execute("DROP ROLE IF EXISTS demo_app")
+
+
+def test_lingering_connections_take_what_a_full_server_gives() -> None:
+    from analyzer.demo import APPS, lingering_connections
+
+    binaries = localpg.find_binaries(15) or localpg.find_binaries(17)
+    require(binaries is not None, "a PostgreSQL server (run ./run setup)")
+    assert binaries is not None
+    server = localpg.start(binaries, {"max_connections": "10"})
+    try:
+        with lingering_connections(server.dsn(), per_app=2) as n:
+            assert 0 < n < 2 * len(APPS)  # refused beyond the slots, no error
+            with pytest.raises(psycopg.OperationalError):
+                psycopg.connect(server.dsn(), connect_timeout=5).close()
+        with psycopg.connect(server.dsn()) as conn:  # all given back
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        server.remove()

@@ -58,20 +58,26 @@ def test_demo_prints_the_incident_statements_as_json() -> None:
     # the unindexed scans rank above the primary-key lookups
     top = " ".join(texts[:4])
     assert "FROM jobs WHERE id = $1" not in top
-    # the report never carries the throw-away server's password
-    assert "password" not in res.stdout
 
 
 def test_demo_keep_leaves_a_server_to_connect_to_and_stop() -> None:
-    have_server()
-    res = pgqa("demo", "--format", "json", "--scale", "0.01", "--rounds", "1", "--keep")
-    assert res.returncode == 0, res.stderr
+    """On PostgreSQL 17.6 (no hypopg), and with --fail-on info: exit 1 (the demo has findings),
+    yet the server is kept."""
+    require(localpg.find_binaries(17) is not None, "PostgreSQL 17 binaries (run ./run setup)")
+    res = pgqa("demo", "--format", "json", "--scale", "0.01", "--rounds", "1", "--keep", "--pg-version", "17",
+               "--fail-on", "info")
+    assert res.returncode == 1, res.stderr
+    assert "starting PostgreSQL 17" in res.stderr
     dsn = re.search(r"dsn:\s+(.+)", res.stderr)
     stop = re.search(r"stop: kill (\d+) && rm -rf (\S+)", res.stderr)
     assert dsn and stop, res.stderr
     pid, base = int(stop.group(1)), Path(stop.group(2))
     try:
         assert "127.0.0.1" in res.stderr and "local" in res.stderr
+        password = re.search(r"password=(\S+)", dsn.group(1))
+        assert password and password.group(1) not in res.stdout  # only on stderr, never in the report
+        report = json.loads(res.stdout)
+        assert report["target"]["server_version"].startswith("17.") and report["findings"]
         with psycopg.connect(dsn.group(1).strip(), connect_timeout=5) as conn:
             n = conn.execute("SELECT count(*) FROM candidates").fetchone()[0]
         assert n > 0
@@ -100,3 +106,27 @@ def test_demo_rejects_a_scale_of_zero() -> None:
     res = pgqa("demo", "--scale", "0")
     assert res.returncode == 2
     assert "--scale" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_demo_terminated_midway_removes_its_server() -> None:
+    have_server()
+    proc = subprocess.Popen([sys.executable, "-m", "analyzer", "demo", "--format", "json", "--scale", "0.2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    base = None
+    try:
+        for line in proc.stderr:
+            m = re.search(r"data in (\S+)", line)
+            if m:
+                base = Path(m.group(1))
+            if "loading demo data" in line:
+                break
+        assert base is not None and base.exists()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0
+    assert not base.exists()

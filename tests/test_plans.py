@@ -172,3 +172,21 @@ def test_catalog_is_optional_for_checks(target: Target) -> None:
     seq = explain(target, "SELECT * FROM t WHERE b = 3", analyze=True)
     found = plan_findings(seq.plan, None, Catalog())  # type: ignore[arg-type]
     assert "seq-scan-large-table" in {f.rule for f in found}
+
+
+def test_pgqa_explain_command_analyze_and_errors(plans_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from analyzer.cli import main
+
+    rc = main(["explain", "--dsn", plans_db, "--format", "text", "--analyze",
+               "SELECT * FROM t WHERE b = 42 ORDER BY c LIMIT 5"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert out.startswith("executed plan:") and "actual time=" in out and "Execution Time:" in out
+    assert "seq-scan-large-table" in out
+    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_b" in out  # hypopg-verified or heuristic
+    rc = main(["explain", "--dsn", plans_db, "--format", "text", "SELECT * FROM missing_table"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "no plan: not explainable" in out and "does not exist" in out
+    with pytest.raises(SystemExit):
+        main(["explain", "--dsn", plans_db])
+    assert main(["explain", "--dsn", plans_db, "  ;  "]) == 2

@@ -18,21 +18,29 @@ from psycopg import conninfo
 
 PERSONAL = ("alice@example.com", "Alice Smith", "555 0100", "bob@example.org", "Bob Jones", "7946 0958")
 
-RUNNING = ("SELECT pg_sleep(60) WHERE 'alice@example.com' = 'alice@example.com' "
-           "AND 'Alice Smith' <> '+1 555 0100'")
-IDLE_LAST = "SELECT id FROM people WHERE email = 'bob@example.org' AND name = 'Bob Jones' AND phone = '+44 20 7946 0958'"
+RUNNING = (
+    "SELECT pg_sleep(60) WHERE 'alice@example.com' = 'alice@example.com' AND 'Alice Smith' <> '+1 555 0100'"
+)
+IDLE_LAST = (
+    "SELECT id FROM people WHERE email = 'bob@example.org' AND name = 'Bob Jones' "
+    "AND phone = '+44 20 7946 0958'"
+)
 
 
 def pgqa(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, timeout=180
+    )
 
 
 @pytest.fixture
 def personal_sessions(fresh_db: str) -> Iterator[str]:
     with psycopg.connect(fresh_db, autocommit=True) as c:
         c.execute("CREATE TABLE people (id int PRIMARY KEY, email text, name text, phone text)")
-        c.execute("INSERT INTO people VALUES (1, 'alice@example.com', 'Alice Smith', '+1 555 0100'), "
-                  "(2, 'bob@example.org', 'Bob Jones', '+44 20 7946 0958')")
+        c.execute(
+            "INSERT INTO people VALUES (1, 'alice@example.com', 'Alice Smith', '+1 555 0100'), "
+            "(2, 'bob@example.org', 'Bob Jones', '+44 20 7946 0958')"
+        )
         for _ in range(3):  # into pg_stat_statements as well (normalized there)
             c.execute("SELECT * FROM people WHERE email = 'alice@example.com' OR name = 'Bob Jones'")
     running = psycopg.connect(fresh_db, autocommit=True, application_name="crm-search")
@@ -52,8 +60,12 @@ def personal_sessions(fresh_db: str) -> Iterator[str]:
     idle.execute(IDLE_LAST)
     with psycopg.connect(fresh_db, autocommit=True) as c:
         for _ in range(100):
-            states = {r[0]: r[1] for r in c.execute(
-                "SELECT application_name, state FROM pg_stat_activity WHERE application_name LIKE 'crm-%'")}
+            states = {
+                r[0]: r[1]
+                for r in c.execute(
+                    "SELECT application_name, state FROM pg_stat_activity WHERE application_name LIKE 'crm-%'"
+                )
+            }
             if states == {"crm-search": "active", "crm-edit": "idle in transaction"}:
                 break
             time.sleep(0.05)
@@ -84,7 +96,9 @@ def test_no_personal_data_or_password_in_any_output(personal_sessions: str, tmp_
         assert res.returncode == 0, res.stderr
         outputs[fmt] = res.stdout if fmt != "json" else report.read_text()
         outputs[f"{fmt} stderr"] = res.stderr
-    res = pgqa("tickets", "--input", str(report), "--out-dir", str(tmp_path / "tickets"), "--group", "statement")
+    res = pgqa(
+        "tickets", "--input", str(report), "--out-dir", str(tmp_path / "tickets"), "--group", "statement"
+    )
     assert res.returncode == 0, res.stderr
     res2 = pgqa("tickets", "--input", str(report), "--out-dir", str(tmp_path / "tickets2"))
     assert res2.returncode == 0, res2.stderr

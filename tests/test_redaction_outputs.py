@@ -19,11 +19,19 @@ HOSTS = ("db-prod-1.internal.example", "10.1.2.3", "10.1.2.4")
 
 def loaded_report():  # type: ignore[no-untyped-def]
     r = rich_report()
-    r.findings.append(Finding(
-        "literal-rewrite", "low", "Rewrite for 'alice@example.com'", "m",
-        suggested_sql="SELECT id FROM candidates WHERE email = 'alice@example.com' AND phone = '+1 555 0100'",
-        evidence={"sample": {"statement": "UPDATE candidates SET name = 'Alice Smith' WHERE id = 42"}},
-        statement_index=4, fingerprint="fp-activity"))
+    r.findings.append(
+        Finding(
+            "literal-rewrite",
+            "low",
+            "Rewrite for 'alice@example.com'",
+            "m",
+            suggested_sql="SELECT id FROM candidates WHERE email = 'alice@example.com' "
+            "AND phone = '+1 555 0100'",
+            evidence={"sample": {"statement": "UPDATE candidates SET name = 'Alice Smith' WHERE id = 42"}},
+            statement_index=4,
+            fingerprint="fp-activity",
+        )
+    )
     return r
 
 
@@ -62,25 +70,31 @@ def test_mask_hosts(tmp_path: Path) -> None:
     assert "client-1" in masked and "client-2" in masked
 
 
-@pytest.mark.parametrize("text", [
-    "postgresql://app:hunter2@db.example:5432/ats",
-    "host=db.example password=hunter2 dbname=ats",
-    "host=db.example password='hunter2' dbname=ats",
-    "postgres://app:hunter2@db.example/ats?sslmode=require",
-    "postgresql://db.example/ats?user=app&password=hunter2",
-    "PGPASSWORD=hunter2 pgqa analyze",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "postgresql://app:hunter2@db.example:5432/ats",
+        "host=db.example password=hunter2 dbname=ats",
+        "host=db.example password='hunter2' dbname=ats",
+        "postgres://app:hunter2@db.example/ats?sslmode=require",
+        "postgresql://db.example/ats?user=app&password=hunter2",
+        "PGPASSWORD=hunter2 pgqa analyze",
+    ],
+)
 def test_passwords_are_masked_in_any_text(text: str) -> None:
     assert "hunter2" not in mask_secrets(text)
 
 
-@pytest.mark.parametrize("sql", [
-    "SELECT * FROM c WHERE email = 'alice@example.com'",
-    "SELECT * FROM c WHERE note = E'Alice\\'s phone: +1 555 0100'",
-    "SELECT * FROM c WHERE note = $tag$Alice Smith$tag$",
-    "SELECT * FROM c WHERE phone = 15550100 AND name = 'Alice Smith' LIMIT 10",
-    "SELECT * FROM c WHERE email = 'alice@example.com' AND name = 'Alice Sm",  # cut by the source
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM c WHERE email = 'alice@example.com'",
+        "SELECT * FROM c WHERE note = E'Alice\\'s phone: +1 555 0100'",
+        "SELECT * FROM c WHERE note = $tag$Alice Smith$tag$",
+        "SELECT * FROM c WHERE phone = 15550100 AND name = 'Alice Smith' LIMIT 10",
+        "SELECT * FROM c WHERE email = 'alice@example.com' AND name = 'Alice Sm",  # cut by the source
+    ],
+)
 def test_statement_redaction(sql: str) -> None:
     out = redact_sql(sql) or ""
     for value in ("alice@example.com", "Alice", "555 0100", "15550100"):

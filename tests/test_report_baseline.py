@@ -37,8 +37,16 @@ def test_baseline_marks_new_persisting_and_resolved() -> None:
     new.findings = [f for f in new.findings if f.rule != "unpaged-list"]
     new.statements = [s for s in new.statements if s.fingerprint != "fp-unpaged"]
     # and something new showed up
-    new.findings.append(Finding("n-plus-one", "medium", "Called once per row of another statement", "m",
-                                statement_index=1, fingerprint="fp-wide"))
+    new.findings.append(
+        Finding(
+            "n-plus-one",
+            "medium",
+            "Called once per row of another statement",
+            "m",
+            statement_index=1,
+            fingerprint="fp-wide",
+        )
+    )
     apply_baseline(new, old_doc)
 
     status = {f.rule: (f.status, f.first_seen) for f in new.findings}
@@ -49,8 +57,12 @@ def test_baseline_marks_new_persisting_and_resolved() -> None:
     assert set(resolved) == {"upsert-without-change-guard", "unpaged-list"}
     assert resolved["upsert-without-change-guard"]["statement_present"] is True
     assert resolved["unpaged-list"]["statement_present"] is False
-    assert new.baseline == {"generated_at": "2026-11-01T10:00:00+00:00", "new": 1,
-                            "persisting": len(new.findings) - 1, "resolved": 2}
+    assert new.baseline == {
+        "generated_at": "2026-11-01T10:00:00+00:00",
+        "new": 1,
+        "persisting": len(new.findings) - 1,
+        "resolved": 2,
+    }
 
     doc = json.loads(dumps(new))
     validate(doc)
@@ -69,7 +81,22 @@ def test_analyze_refuses_a_baseline_that_is_not_a_report(tmp_path) -> None:  # t
     bad = tmp_path / "old.json"
     bad.write_text('{"not": "a report"}')
     # the file is checked before any connection: an unreachable DSN does not matter
-    res = subprocess.run([sys.executable, "-m", "analyzer", "analyze", "--dsn", "host=127.0.0.1 port=1",
-                          "--baseline", str(bad), "--format", "json"], capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analyzer",
+            "analyze",
+            "--dsn",
+            "host=127.0.0.1 port=1",
+            "--baseline",
+            str(bad),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 2, res.stderr
     assert "not a pgqa JSON report" in res.stderr and len(res.stderr.strip().splitlines()) == 1

@@ -36,7 +36,7 @@ def test_text_summary_fits_one_screen_and_shows_what_matters_first() -> None:
     assert "41.5%" in summary and "CREATE INDEX CONCURRENTLY" in summary
     assert "72 of 95 usable slots used" in summary
     # the most important finding first: the critical server finding, then the 60 % statement
-    findings_table = summary[summary.index("Top findings"):]
+    findings_table = summary[summary.index("Top findings") :]
     assert findings_table.index("idle-in-transaction") < findings_table.index("unpaged-list")
     assert findings_table.index("unpaged-list") < findings_table.index("wide-select-join")
 
@@ -57,14 +57,26 @@ def test_ranking_by_share_then_severity_grouped_by_statement() -> None:
     rules = [f.rule for f in ranked]
     # high/critical server findings lead, low ones close; statements by share (60, 25, 10, 5 %)
     assert rules[0] == "idle-in-transaction"
-    assert rules[1:5] == ["unpaged-list", "wide-select-join", "union-all-aggregates",
-                          "upsert-without-change-guard"]
+    assert rules[1:5] == [
+        "unpaged-list",
+        "wide-select-join",
+        "union-all-aggregates",
+        "upsert-without-change-guard",
+    ]
     assert rules[-1] == "connection-guard-missing"
     # shares are total_ms over the sum of total_ms
     assert rank.statement_share(r, r.statements[0]) == pytest.approx(60000 / 100000)
     # two findings of one statement stay together, the worse one first
-    r.findings.append(Finding("extra-rule", "critical", "Worse problem of the same statement", "m",
-                              statement_index=2, fingerprint="fp-union"))
+    r.findings.append(
+        Finding(
+            "extra-rule",
+            "critical",
+            "Worse problem of the same statement",
+            "m",
+            statement_index=2,
+            fingerprint="fp-union",
+        )
+    )
     groups = rank.groups(r)
     union = next(g for g in groups if g.statement is not None and g.statement.fingerprint == "fp-union")
     assert [f.rule for f in union.findings] == ["extra-rule", "union-all-aggregates"]
@@ -77,14 +89,23 @@ def test_ranking_by_share_then_severity_grouped_by_statement() -> None:
 def test_markdown_has_headings_tables_and_parseable_sql_blocks() -> None:
     md = render(rich_report(), "markdown")
     assert md.startswith("# pgqa report: ats\n")
-    for heading in ("## Top statements by total time", "## Findings, in the order to fix them",
-                    "## Index suggestions", "## Connections", "## Connection history", "## Skipped statements"):
+    for heading in (
+        "## Top statements by total time",
+        "## Findings, in the order to fix them",
+        "## Index suggestions",
+        "## Connections",
+        "## Connection history",
+        "## Skipped statements",
+    ):
         assert f"\n{heading}" in md
     # pipe tables: each row has as many cells as its header
     lines = md.splitlines()
     for i, line in enumerate(lines):
-        if line.startswith("| ") and i + 1 < len(lines) and re.match(r"^\| (-+:?|:?-+)( \| (-+:?|-+))* \|$",
-                                                                        lines[i + 1]):
+        if (
+            line.startswith("| ")
+            and i + 1 < len(lines)
+            and re.match(r"^\| (-+:?|:?-+)( \| (-+:?|-+))* \|$", lines[i + 1])
+        ):
             cols = len(re.split(r"(?<!\\)\|", line)) - 2
             j = i + 2
             while j < len(lines) and lines[j].startswith("| "):
@@ -111,7 +132,16 @@ def test_json_is_the_contract_and_validates() -> None:
     assert s0["share_pct"] == 60.0
     f = next(f for f in doc["findings"] if f["rule"] == "unpaged-list")
     assert f["statement"] == {"index": 0, "fingerprint": "fp-unpaged"}
-    assert set(f) >= {"id", "rule", "severity", "title", "message", "evidence", "recommendation", "suggested_sql"}
+    assert set(f) >= {
+        "id",
+        "rule",
+        "severity",
+        "title",
+        "message",
+        "evidence",
+        "recommendation",
+        "suggested_sql",
+    }
     assert doc["index_suggestions"][0]["statements"] == ["fp-unpaged"]
     assert doc["connections"]["usable"] == 95
 
@@ -139,10 +169,14 @@ def test_schema_violation_raises_when_validation_is_on(monkeypatch: pytest.Monke
 @pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
 def test_reports_without_server_or_findings_render(fmt: str) -> None:
     """A lint-style report (no target, statements without counters) and an empty one."""
-    lint = Report(generated_at="2026-12-04T14:00:00+00:00", pgqa_version="0.1.0",
-                  statements=[Statement(UNPAGED, source="file", fingerprint="f1", has_stats=False)],
-                  findings=[Finding("unpaged-list", "high", "List without LIMIT", "m", statement_index=0,
-                                    fingerprint="f1")])
+    lint = Report(
+        generated_at="2026-12-04T14:00:00+00:00",
+        pgqa_version="0.1.0",
+        statements=[Statement(UNPAGED, source="file", fingerprint="f1", has_stats=False)],
+        findings=[
+            Finding("unpaged-list", "high", "List without LIMIT", "m", statement_index=0, fingerprint="f1")
+        ],
+    )
     out = render(lint, fmt, width=80)
     assert "unpaged-list" in out
     empty = render(Report(generated_at="2026-12-04T14:00:00+00:00", pgqa_version="0.1.0"), fmt, width=80)

@@ -183,3 +183,17 @@ def test_unwritable_store_is_one_line_exit_3(tmp_path: Path) -> None:
     assert res.returncode == 3
     assert "Traceback" not in res.stderr and "snapshot store" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_prune_forgets_old_snapshots_of_one_instance_only(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with open_store(url) as st:
+        for day in (1, 2, 3):
+            for inst in ("a", "b"):
+                st.save_snapshot(ConnectionSnapshot(taken_at=f"2026-01-0{day}T00:00:00+00:00", instance=inst,
+                                                    used=day, groups=V1_SNAPSHOT.groups))
+        assert st.prune("a", "2026-01-03T00:00:00+00:00") == 2
+        assert [s.used for s in st.snapshots("a")] == [3]
+        assert [s.used for s in st.snapshots("b")] == [1, 2, 3]
+    with sqlite3.connect(tmp_path / "store.db") as db:
+        assert db.execute("SELECT count(*) FROM snapshot_groups").fetchone()[0] == 4 * 2

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from analyzer.cli import main
 from analyzer.connections import pgss
 from analyzer.connections.snapshot import instance_from_dsn
 from analyzer.connections.store import StatementSnapshot, open_store, statement_window, window_deltas
@@ -106,13 +105,10 @@ def test_snapshot_statements_flag_and_analyze_since(pg, fresh_db: str, tmp_path:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         conn.execute("CREATE TABLE w1 (id int)")
-        cmd = [sys.executable, "-m", "analyzer", "snapshot", "--dsn", fresh_db, "--store", url,
-               "--statements"]
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-        assert res.returncode == 0, res.stderr
+        cmd = ["snapshot", "--dsn", fresh_db, "--store", url, "--statements", "--quiet"]
+        assert main(cmd) == 0
         _run(conn, Q1, 7)
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-        assert res.returncode == 0, res.stderr
+        assert main(cmd) == 0
     from analyzer.pipeline import AnalyzeOptions, analyze
 
     report = analyze(AnalyzeOptions(dsn=fresh_db, since="1h", store=url, explain=False, advise=False,

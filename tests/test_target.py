@@ -133,3 +133,12 @@ def test_libpq_environment(pg: localpg.LocalServer, fresh_db: str, monkeypatch: 
         pass
     assert "28P01" in str(err.value) and SECRET not in str(err.value)
     assert os.environ["PGPASSWORD"] == SECRET
+
+
+def test_dsn_options_are_kept_but_cannot_lift_the_guards(pg: localpg.LocalServer, fresh_db: str) -> None:
+    dsn = fresh_db + " options='-c search_path=app,public -c default_transaction_read_only=off'"
+    with Target.connect(dsn) as target:
+        row = target.run("SELECT current_setting('search_path') AS sp, "
+                         "current_setting('transaction_read_only') AS ro, "
+                         "current_setting('application_name') AS app")[0]
+    assert row == {"sp": "app,public", "ro": "on", "app": APPLICATION_NAME}

@@ -15,12 +15,21 @@ import sqlglot
 from analyzer.report.json import validate
 
 SHAPES = ("unpaged-list", "wide-select-join", "union-all-aggregates", "upsert-without-change-guard")
-TICKET_SECTIONS = ("## Problem", "## Statement", "## Numbers", "## Evidence", "## Recommendation",
-                   "## How to verify the fix", "## Reproduce")
+TICKET_SECTIONS = (
+    "## Problem",
+    "## Statement",
+    "## Numbers",
+    "## Evidence",
+    "## Recommendation",
+    "## How to verify the fix",
+    "## Reproduce",
+)
 
 
 def pgqa(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def sql_blocks(md: str) -> list[str]:
@@ -79,9 +88,12 @@ def test_demo_ids_are_stable_across_runs(demo_report: Path, demo_dsn: str, tmp_p
     again = tmp_path / "again.json"
     res = pgqa("analyze", "--dsn", demo_dsn, "--format", "json", "--output", str(again))
     assert res.returncode == 0, res.stderr
+
     def ids(path: Path) -> dict[tuple[str, str, str], str]:
-        return {(f["rule"], (f["statement"] or {}).get("fingerprint") or "", f.get("key", "")): f["id"]
-                for f in json.loads(path.read_text())["findings"]}
+        return {
+            (f["rule"], (f["statement"] or {}).get("fingerprint") or "", f.get("key", "")): f["id"]
+            for f in json.loads(path.read_text())["findings"]
+        }
 
     a, b = ids(demo_report), ids(again)
     # the same rule on the same statement has the same id in both runs; the incident's shapes are
@@ -93,8 +105,17 @@ def test_demo_ids_are_stable_across_runs(demo_report: Path, demo_dsn: str, tmp_p
     assert len(a.keys() & b.keys()) >= 0.8 * len(a)
     first = {(k[0], v) for k, v in a.items()}
     # against itself as a baseline, nothing is new and nothing resolved
-    res = pgqa("analyze", "--dsn", demo_dsn, "--format", "json", "--baseline", str(demo_report), "--no-advice",
-               "--no-explain")
+    res = pgqa(
+        "analyze",
+        "--dsn",
+        demo_dsn,
+        "--format",
+        "json",
+        "--baseline",
+        str(demo_report),
+        "--no-advice",
+        "--no-explain",
+    )
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     shapes = [f for f in doc["findings"] if f["rule"] in SHAPES]
@@ -110,8 +131,12 @@ def test_demo_markdown_report(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     md = res.stdout
     assert md.startswith("# pgqa report")
-    for heading in ("## Top statements by total time", "## Findings, in the order to fix them",
-                    "## Index suggestions", "## Connections"):
+    for heading in (
+        "## Top statements by total time",
+        "## Findings, in the order to fix them",
+        "## Index suggestions",
+        "## Connections",
+    ):
         assert f"\n{heading}\n" in md
     for rule in SHAPES:
         assert f"] {rule}: " in md, rule

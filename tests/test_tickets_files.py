@@ -15,12 +15,33 @@ from test_report_sample import rich_json, rich_report
 
 from analyzer.report.json import dumps, validate
 
-SECTIONS = ("## Statement", "## Numbers", "## Evidence", "## Recommendation", "## How to verify the fix",
-            "## Reproduce")
+SECTIONS = (
+    "## Statement",
+    "## Numbers",
+    "## Evidence",
+    "## Recommendation",
+    "## How to verify the fix",
+    "## Reproduce",
+)
 
 
 def pgqa(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, timeout=120)
+    """The CLI in this process (fast); one test below runs it as a real subprocess."""
+    import contextlib
+    import io
+
+    from analyzer.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(["pgqa", *args], code, out.getvalue(), err.getvalue())
+
+
+def pgqa_process(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def sql_blocks(md: str) -> list[str]:
@@ -45,8 +66,13 @@ def test_one_self_contained_ticket_per_finding(tmp_path: Path) -> None:
     md = (out / f"{unpaged['id']}-unpaged-list.md").read_text()
     title = md.splitlines()[0]
     assert title.startswith("# [HIGH] ") and len(title) < 120 and "60.0%" in title
-    for section in (*SECTIONS, "## Problem", "## Plan excerpt", "## Suggested change",
-                    "## Index suggestions that help this statement"):
+    for section in (
+        *SECTIONS,
+        "## Problem",
+        "## Plan excerpt",
+        "## Suggested change",
+        "## Index suggestions that help this statement",
+    ):
         assert f"\n{section}\n" in md, section
     # the numbers a developer needs, the plan, the fix, the matching index, how to check it
     assert "| calls | 4,000 |" in md and "| share of database time | 60.0% |" in md
@@ -72,8 +98,13 @@ def test_index_and_findings_json(tmp_path: Path) -> None:
     doc = json.loads((out / "findings.json").read_text())
     validate(doc)
     assert {f["ticket"] for f in doc["findings"]} == set(links)
-    assert {s["fingerprint"] for s in doc["statements"]} == {"fp-unpaged", "fp-wide", "fp-union", "fp-upsert",
-                                                             "fp-activity"}
+    assert {s["fingerprint"] for s in doc["statements"]} == {
+        "fp-unpaged",
+        "fp-wide",
+        "fp-union",
+        "fp-upsert",
+        "fp-activity",
+    }
     # findings.json is itself a report pgqa tickets can read again
     again = tmp_path / "again"
     assert pgqa("tickets", "--input", str(out / "findings.json"), "--out-dir", str(again)).returncode == 0
@@ -85,8 +116,16 @@ def test_group_by_statement(tmp_path: Path) -> None:
     from analyzer.report.tickets import write_tickets
 
     r = rich_report()
-    r.findings.append(Finding("order-by-without-index", "low", "Sort without a matching index", "Sorts 10k rows.",
-                              statement_index=0, fingerprint="fp-unpaged"))
+    r.findings.append(
+        Finding(
+            "order-by-without-index",
+            "low",
+            "Sort without a matching index",
+            "Sorts 10k rows.",
+            statement_index=0,
+            fingerprint="fp-unpaged",
+        )
+    )
     tickets = write_tickets(r, tmp_path, group="statement")
     by_stmt = [t for t in tickets if t.statement is not None]
     assert len(by_stmt) == 5  # one per statement with findings
@@ -107,8 +146,16 @@ def test_only_new_against_a_baseline(tmp_path: Path) -> None:
     old_path = tmp_path / "old.json"
     old_path.write_text(dumps(old))
     out = tmp_path / "new"
-    res = pgqa("tickets", "--input", rich_json(tmp_path), "--out-dir", str(out), "--baseline", str(old_path),
-               "--only-new")
+    res = pgqa(
+        "tickets",
+        "--input",
+        rich_json(tmp_path),
+        "--out-dir",
+        str(out),
+        "--baseline",
+        str(old_path),
+        "--only-new",
+    )
     assert res.returncode == 0, res.stderr
     assert [p.name.split("-", 1)[1] for p in out.glob("*.md") if p.name != "index.md"] == ["unpaged-list.md"]
     doc = json.loads((out / "findings.json").read_text())
@@ -133,13 +180,25 @@ def test_charts_are_written_and_linked(tmp_path: Path) -> None:
     assert "](chart-connections.png)" in next(out.glob("*-idle-in-transaction.md")).read_text()
 
 
-@pytest.mark.parametrize("content", ["not json at all", '{"hello": "world"}', '[1, 2]',
-                                     '{"schema": "pgqa.report/9", "findings": []}', None])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json at all",
+        '{"hello": "world"}',
+        "[1, 2]",
+        '{"schema": "pgqa.report/9", "findings": []}',
+        '{"schema": "pgqa.report/1", "findings": [{"id": 7, "rule": "x"}], "statements": []}',
+        '{"schema": "pgqa.report/1", "findings": [], "statements": [{"text": "SELECT 1", "calls": "many"}]}',
+        None,
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, content: str | None) -> None:
     path = tmp_path / "in.json"
     if content is not None:
         path.write_text(content)
-    res = pgqa("tickets", "--input", str(path), "--out-dir", str(tmp_path / "out"))
+    # the first case as a real process: what a user's shell sees
+    run = pgqa_process if content == "not json at all" else pgqa
+    res = run("tickets", "--input", str(path), "--out-dir", str(tmp_path / "out"))
     assert res.returncode == 2
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert "Traceback" not in res.stderr and str(path) in res.stderr
@@ -148,8 +207,40 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, content: str | None) -
 
 def test_fail_on_and_min_severity(tmp_path: Path) -> None:
     src = rich_json(tmp_path)
-    res = pgqa("tickets", "--input", src, "--out-dir", str(tmp_path / "a"), "--min-severity", "high",
-               "--fail-on", "critical")
+    res = pgqa(
+        "tickets",
+        "--input",
+        src,
+        "--out-dir",
+        str(tmp_path / "a"),
+        "--min-severity",
+        "high",
+        "--fail-on",
+        "critical",
+    )
     assert res.returncode == 1
     names = {p.name for p in (tmp_path / "a").glob("*.md")} - {"index.md"}
     assert {n.split("-", 1)[1] for n in names} == {"idle-in-transaction.md", "unpaged-list.md"}
+
+
+def test_file_names_stay_unique(tmp_path: Path) -> None:
+    """Two statements with one fingerprint (another user's copy) and a rule hitting one statement
+    twice still give one file per ticket."""
+    import copy
+
+    from analyzer.model import Finding
+    from analyzer.report.tickets import write_tickets
+
+    r = rich_report()
+    twin = copy.deepcopy(r.statements[0])
+    twin.index, twin.user = 9, "reporting"
+    r.statements.append(twin)
+    f = next(f for f in r.findings if f.rule == "unpaged-list")
+    r.findings.append(
+        Finding(
+            f.rule, f.severity, "Same rule, same statement", "m", statement_index=0, fingerprint=f.fingerprint
+        )
+    )
+    tickets = write_tickets(r, tmp_path / "f")
+    assert len({t.name for t in tickets}) == len(tickets) == len(r.findings)
+    assert len(list((tmp_path / "f").glob("*.md"))) == len(tickets) + 1

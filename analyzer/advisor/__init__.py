@@ -16,7 +16,7 @@ from analyzer.advisor.select import Selection, greedy, write_bar
 from analyzer.advisor.whatif import Item, WhatIf
 from analyzer.model import Catalog, IndexSuggestion, Report, Statement, StatementCost
 from analyzer.plans.checks import plan_findings
-from analyzer.plans.explain import Explained, explain
+from analyzer.plans.explain import Explained, explain, has_parameters
 from analyzer.plans.model import Plan
 
 EXPENSIVE_SHARE = 0.01  # statements above this share of the time get a note when nothing helps them
@@ -98,7 +98,7 @@ def advise_into(report: Report, target: Any, catalog: Catalog, options: Any) -> 
         run.explain_calls += 1
         if do_explain:
             report.findings += plan_findings(ex.plan, st, catalog)
-        sc = candidates_for(shape, catalog)
+        sc = candidates_for(shape, catalog, literal_values=not has_parameters(st.text))
         if shape is None:
             sc.tables = _plan_tables(ex.plan, catalog)
         shapes[key] = sc
@@ -246,7 +246,9 @@ def _heuristic(report: Report, catalog: Catalog, options: Any, run: AdvisorRun,
         report.index_suggestions.append(IndexSuggestion(
             table=cand.table, columns=cand.columns, ddl=cand.ddl(), include=list(cand.include),
             where=cand.where_sql, size_bytes=_estimate_size(cand, catalog),
+            # no what-if: the cost with the index is unknown, so no gain is claimed
             cost_before=round(sum(run.plans[i.key].total_cost for i in items), 2),
+            cost_after=round(sum(run.plans[i.key].total_cost for i in items), 2),
             statements=[i.statement.fingerprint or i.key for i in items],
             verified_with="heuristic", notes=notes))
 
@@ -287,19 +289,21 @@ def _notes(report: Report, run: AdvisorRun, explained: dict[str, Explained],
         if ex is None:
             continue  # not a query (utility, transaction control)
         kind = st.shape.kind if st.shape is not None else ""
-        reason = _reason(key, ex, shapes.get(key), sel, run, min_gain, kind)
-        report.advice_notes.append({"fingerprint": st.fingerprint or key, "index": None,
-                                    "reason": reason, "statement": st.index})
+        reason = _reason(key, ex, shapes.get(key), sel, run, min_gain, kind, bool(catalog.tables))
+        report.advice_notes.append({"fingerprint": st.fingerprint or key, "index": st.index,
+                                    "reason": reason})
 
 
 def _reason(key: str, ex: Explained, sc: StatementCandidates | None, sel: Selection | None,
-            run: AdvisorRun, min_gain: float, kind: str) -> str:
+            run: AdvisorRun, min_gain: float, kind: str, catalog_known: bool = True) -> str:
     if not ex.ok:
         return f"not explainable: {ex.reason}"
     plan = run.plans.get(key)
     if plan is not None and plan.root.uses_index() and not any(
             n.node_type == "Seq Scan" for n in plan.root.walk()):
         return "already indexed: the plan reads through " + ", ".join(sorted(plan.root.uses_index()))
+    if sc is not None and not sc.tables and not catalog_known:
+        return "the catalog could not be read, so no candidate index could be built"
     if sc is None or not sc.candidates:
         if sc is not None and sc.reasons:
             small = [r for r in sc.reasons if r.startswith("table too small")]

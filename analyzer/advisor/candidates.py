@@ -191,7 +191,8 @@ class _TableUse:
     star: bool = False
 
 
-def _uses(scope: sh.Scope, catalog: Catalog) -> dict[str, tuple[Table, _TableUse]]:
+def _uses(scope: sh.Scope, catalog: Catalog, literal_values: bool = False
+          ) -> dict[str, tuple[Table, _TableUse]]:
     refs = list(scope.tables) + [j.table for j in scope.joins]
     by_name: dict[str, Table] = {}
     found: dict[str, tuple[Table, _TableUse]] = {}
@@ -232,7 +233,7 @@ def _uses(scope: sh.Scope, catalog: Catalog) -> dict[str, tuple[Table, _TableUse
         if pred.constant and pred.op in (sh.IS_NULL, sh.IS_NOT_NULL):
             use.constants.append((name, pred.op, None))
             continue
-        if pred.constant and pred.op == sh.EQ and not pred.in_join:
+        if pred.constant and pred.op == sh.EQ and not pred.in_join and not literal_values:
             use.constants.append((name, sh.EQ, pred.value_sql))
         if pred.op == sh.EQ:
             use.eq.append(name)
@@ -265,7 +266,9 @@ def _dedupe(names: list[str]) -> list[str]:
 
 
 def candidates_for(shape: sh.QueryShape | None, catalog: Catalog, *,
-                   min_table_rows: int = MIN_TABLE_ROWS) -> StatementCandidates:
+                   min_table_rows: int = MIN_TABLE_ROWS, literal_values: bool = False) -> StatementCandidates:
+    """literal_values: the text carries the caller's values (no $n placeholders), so `x = 42` is
+    one value among many, not a constant the statement always has: no partial index on it."""
     out = StatementCandidates()
     if shape is None or not shape.is_query:
         return out
@@ -277,7 +280,7 @@ def candidates_for(shape: sh.QueryShape | None, catalog: Catalog, *,
         if t:
             out.tables.add(t.qualified)
     for scope in shape.scopes:
-        uses = _uses(scope, catalog)
+        uses = _uses(scope, catalog, literal_values)
         order_tables = {_order_owner(scope, uses)}
         for qualified, (table, use) in uses.items():
             out.tables.add(qualified)

@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from analyzer.advisor.candidates import Candidate
-from analyzer.plans.explain import Explained, describe_error, explain
+from analyzer.plans.explain import Explained, describe_error, explain, isolated
 
 Config = frozenset[Candidate]
 
@@ -150,7 +150,7 @@ class WhatIf:
     def _create_hypothetical(self, cand: Candidate) -> None:
         ddl = cand.statement(concurrently=False, if_not_exists=False, unnamed=True).as_string(None)
         try:
-            with self.target.conn.transaction():
+            with isolated(self.target.conn):
                 rows = self.target.query("hypopg_create", [ddl],
                                          identifiers={"create": self._fn("hypopg_create_index")})
         except psycopg.Error as e:

@@ -103,7 +103,8 @@ def _proxy_cap(proxy: Proxy, slots: Slots | None) -> int | None:
     if slots is None:
         return None
     pct = proxy.max_connections_percent if proxy.max_connections_percent is not None else 100
-    return math.floor(slots.max_connections * pct / 100)
+    # the proxy logs in as an ordinary role: it cannot hold more than the usable slots
+    return min(math.floor(slots.max_connections * pct / 100), slots.usable)
 
 
 def compute(inst: DbInstance, functions: list[LambdaFunction], proxies: list[Proxy],

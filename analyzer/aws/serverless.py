@@ -13,7 +13,7 @@ from analyzer.aws.session import AwsError, SessionLike, client
 from analyzer.errors import PgqaError
 from analyzer.model import Report
 
-SlotsReader = Callable[[], "budget_mod.Slots | None"]
+SlotsReader = Callable[[], budget_mod.Slots | None]
 
 
 def budget_into(report: Report, session: SessionLike, db_instance: str, pool_size: int = 1,

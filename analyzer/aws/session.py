@@ -7,8 +7,8 @@ ours; once botocore gives up, the call fails with a clear line naming the IAM ac
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from typing import Any, Protocol, TypeVar
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 from botocore.config import Config
 from botocore.exceptions import (
@@ -22,8 +22,6 @@ from botocore.exceptions import (
 )
 
 from analyzer.errors import PgqaError
-
-T = TypeVar("T")
 
 DEFAULT_MAX_ATTEMPTS = 5
 ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "NotAuthorizedException",
@@ -160,10 +158,3 @@ def pages(aws_client: Any, method: str, **kwargs: Any) -> Iterator[dict[str, Any
     except (ClientError, BotoCoreError) as e:
         raise describe_error(e, action) from None
 
-
-def guarded(fn: Callable[[], T], action: str) -> T:
-    """Run fn, turning AWS errors it raises into AwsError."""
-    try:
-        return fn()
-    except (ClientError, BotoCoreError) as e:
-        raise describe_error(e, action) from None

@@ -6,10 +6,14 @@ caps, the proxies' target health, and compares the worst-case connections with t
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from analyzer.commands.common import add_output_options, emit, exit_code
 from analyzer.commands.pi import add_aws_options
 from analyzer.errors import TargetError, UsageError
+
+if TYPE_CHECKING:
+    from analyzer.aws.budget import Slots
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_output_options(p)
 
 
-def server_slots(dsn: str):  # type: ignore[no-untyped-def]
+def server_slots(dsn: str) -> Slots | None:
     """Usable slots from the server through the connections snapshot (one safe connection)."""
     import psycopg
 

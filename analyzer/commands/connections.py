@@ -96,6 +96,9 @@ def _over_time(report: Report, args: argparse.Namespace, thresholds: checks.Thre
     if not snaps:
         raise UsageError(f"no snapshots of {instance} in the store since {start}")
     h = history_report.history(snaps, instance, start)
+    host, _, database = instance.partition("/")
+    version = next((s.server_version for s in reversed(snaps) if s.server_version), "")
+    report.target = TargetInfo(server_version=version, host=host, database=database)
     report.connections_history = h
     report.findings += checks.history_findings(snaps, thresholds)
     report.source("snapshot_store", "ok", f"{len(snaps)} snapshots of {instance}")

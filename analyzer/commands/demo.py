@@ -8,11 +8,14 @@ With --keep the server stays up and its DSN is printed, to try other commands ag
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+
+import psycopg
 
 from analyzer import localpg
 from analyzer.commands.common import add_output_options, emit, exit_code
-from analyzer.errors import UsageError
+from analyzer.errors import TargetError, UsageError
 
 DBNAME = "pgqa_demo"
 
@@ -61,6 +64,10 @@ def _print_kept(server: localpg.LocalServer) -> None:
         file=sys.stderr, flush=True)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run(args: argparse.Namespace) -> int:
     from analyzer.demo import lingering_connections, setup_demo
     from analyzer.pipeline import AnalyzeOptions, analyze
@@ -76,9 +83,17 @@ def run(args: argparse.Namespace) -> int:
         server = localpg.start(binaries)
     except localpg.LocalServerError as e:
         raise UsageError(f"cannot start PostgreSQL {binaries.major}: {e}") from None
+    say(f"server up on {server.host}:{server.port}, data in {server.datadir.parent}")
     keep = False
+    # a terminated run (CI timeout, kill) still removes its server: SIGTERM unwinds like Ctrl-C
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        dsn = setup_demo(server, DBNAME, scale=args.scale, rounds=args.rounds, progress=say)
+        try:
+            dsn = setup_demo(server, DBNAME, scale=args.scale, rounds=args.rounds, progress=say)
+        except psycopg.Error as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise TargetError(f"loading the demo database failed: {first}",
+                              getattr(e, "sqlstate", None)) from None
         keep = args.keep
         with lingering_connections(dsn) as idle:
             say(f"analyzing (the replayed applications left {idle} idle connections open) ...")
@@ -87,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         emit(report, args)
         return exit_code(report, args)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if keep:
             _print_kept(server)
         else:

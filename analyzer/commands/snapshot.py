@@ -20,7 +20,7 @@ from typing import Any
 from analyzer.commands.common import add_store_option, add_target_options
 from analyzer.connections import schedule
 from analyzer.connections.snapshot import capture_with, instance_from_dsn
-from analyzer.connections.store import StoreError, default_store_url, open_store, parse_duration
+from analyzer.connections.store import StoreError, default_store_url, open_store, parse_duration, since_iso
 from analyzer.errors import PgqaError, UsageError
 from analyzer.model import ConnectionSnapshot
 from analyzer.target import SessionSettings, Target
@@ -45,6 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     group.add_argument("--count", type=int, metavar="N", help="with --every: stop after N snapshots")
     group.add_argument("--for", dest="duration", metavar="DURATION",
                        help="with --every: stop after DURATION (e.g. 30m, 24h)")
+    p.add_argument("--keep", metavar="DURATION",
+                   help="forget this instance's snapshots older than DURATION (e.g. 30d) after each one")
     p.add_argument("--quiet", "-q", action="store_true", help="no line per snapshot on stdout")
 
 
@@ -56,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if args.count is not None and args.count < 1:
         raise UsageError("--count needs at least 1")
     duration = parse_duration(args.duration) if args.duration else None
+    if args.keep:
+        parse_duration(args.keep)
     store_url = args.store or default_store_url()
     with open_store(store_url):  # a bad URL or an unwritable store fails now, before any connection
         pass
@@ -93,6 +97,8 @@ def tick(args: argparse.Namespace, store_url: str) -> ConnectionSnapshot:
             snap_id = store.save_snapshot(snap)
             if statements is not None:
                 store.save_statements(instance, *statements)
+            if args.keep:
+                store.prune(instance, since_iso(args.keep))
     except StoreError:
         raise
     except Exception as e:  # noqa: BLE001 - any driver error of the store: one line, not a traceback

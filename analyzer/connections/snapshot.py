@@ -3,7 +3,12 @@
 Taken over pgqa's single connection. pgqa's own backend holds a slot as well, so it is counted in
 `used`, `by_state` and `groups` like any other client, and reported in `pgqa_pid` /
 `own_connections` so that a reader can subtract it. A connection the server refuses is data too:
-`failed()` builds the snapshot that records it.
+`capture()` stores the refusal (status refused / timeout / error with the server's message).
+
+Idle means any of the idle states (idle, idle in transaction, idle in transaction (aborted)): each
+holds a slot doing nothing. `idle_age` buckets and a group's `max_idle_s` / `idle_over_1m` use the
+time since the session's last state change. Without pg_read_all_stats, other roles' sessions are
+still counted (state `unknown`, see `notes`), but their idle times and waits cannot be seen.
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ def redact(text: str) -> str:
 
 
 _LITERAL_RE = re.compile(
-    r"\$([A-Za-z_]\w*)?\$.*?\$\1\$|[eE]?'(?:[^']|'')*'?|(?<![\w$])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?",
+    r"\$([A-Za-z_]\w*|)\$.*?\$\1\$|[eE]?'(?:[^']|'')*'?|(?<![\w$])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?",
     re.DOTALL)
 
 

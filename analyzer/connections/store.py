@@ -90,6 +90,15 @@ _SELECT_STMT_ROWS = ("SELECT userid, dbid, queryid, toplevel, usename, datname, 
                      "temp_blks_written, wal_bytes, stats_since FROM statement_rows WHERE snapshot_id = ?")
 _SELECT_TEXTS = "SELECT queryid, query FROM statement_texts WHERE instance = ?"
 
+_PRUNE = (
+    "DELETE FROM snapshot_groups WHERE snapshot_id IN "
+    "(SELECT id FROM snapshots WHERE instance = ? AND taken_at < ?)",
+    "DELETE FROM snapshots WHERE instance = ? AND taken_at < ?",
+    "DELETE FROM statement_rows WHERE snapshot_id IN "
+    "(SELECT id FROM statement_snapshots WHERE instance = ? AND taken_at < ?)",
+    "DELETE FROM statement_snapshots WHERE instance = ? AND taken_at < ?",
+)
+
 _STMT_COUNTERS = ("calls", "total_exec_ms", "total_plan_ms", "rows", "shared_blks_hit", "shared_blks_read",
                   "temp_blks_read", "temp_blks_written", "wal_bytes")
 
@@ -264,6 +273,16 @@ class Store:
     def count(self) -> int:
         return int(self._exec(_COUNT_SNAPSHOTS).fetchone()[0])
 
+    def prune(self, instance: str, before: str) -> int:
+        """Forget the snapshots of `instance` taken before `before` (one transaction); returns how
+        many connection snapshots went."""
+        with self.transaction():
+            n = int(self._exec("SELECT count(*) FROM snapshots WHERE instance = ? AND taken_at < ?",
+                               (instance, before)).fetchone()[0])
+            for statement in _PRUNE:
+                self._exec(statement, (instance, before))
+        return n
+
     # -- pg_stat_statements snapshots -------------------------------------------------------------
 
     def save_statements(self, instance: str, snap: StatementSnapshot, texts: dict[str, str]) -> int:
@@ -433,16 +452,26 @@ def statement_window(store_url: str | None, instance: str, since: str) -> list[S
 
 
 def window_into(report: Any, target: Any, options: Any) -> list[Statement]:
-    """`pgqa analyze --since`: the window's statements replace the cumulative ones."""
+    """`pgqa analyze --since`: the window's statements of the connected database replace the
+    cumulative ones (plans and advice need the statement's own database)."""
     from analyzer.connections.snapshot import default_instance
 
     instance = options.extra.get("instance") or default_instance(target)
-    statements = statement_window(options.store, instance, options.since)
-    if not statements:
+    every = statement_window(options.store, instance, options.since)
+    here = [s for s in every if s.database in (None, target.info.database)
+            and s.calls >= (options.min_calls or 1)]
+    if not every:
         report.source("statement_window", "error", f"no pg_stat_statements snapshots of {instance} in the "
-                      f"store cover the last {options.since}: run pgqa snapshot --statements --every 60")
+                      f"store cover the last {options.since}: run pgqa snapshot --statements --every 300")
         return []
-    w = statements[0].extra["window"]
-    report.source("statement_window", "ok", f"{len(statements)} statements, deltas over {w['snapshots']} "
-                  f"snapshots from {w['from']} to {w['until']} ({w['resets']} resets)")
-    return statements[: options.top] if options.top else statements
+    w = every[0].extra["window"]
+    local = (None, target.info.database)
+    elsewhere = len({(s.database, s.queryid) for s in every if s.database not in local})
+    report.source("statement_window", "ok",
+                  f"{len(here)} statements in database {target.info.database}"
+                  + (f" ({elsewhere} more in other databases)" if elsewhere else "")
+                  + f", deltas over {w['snapshots']} snapshots from {w['from']} to {w['until']}"
+                  + f" ({w['resets']} resets)")
+    for i, s in enumerate(here):
+        s.index = i
+    return here[: options.top] if options.top else here

@@ -1,8 +1,10 @@
-"""Create the demo database and fill it: schema.sql, data.sql (one section per table, loaded over
-several connections at once), keys.sql, then VACUUM ANALYZE so that plans see real statistics."""
+"""Create the demo database and fill it: schema.sql, then data.sql and keys.sql (one section per
+table, each table filled and keyed on one of several connections at once), foreign_keys.sql, and
+VACUUM ANALYZE so that plans see real statistics."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,7 +26,7 @@ BASE_ROWS: Mapping[str, int] = {
 }
 FIXED_SIZE = frozenset({"companies", "stages"})
 MIN_ROWS = 100  # below this the workload's parameters would run out of rows to point at
-LOAD_WORKERS = 2
+LOAD_WORKERS = max(2, min(4, os.cpu_count() or 2))
 
 
 def row_counts(scale: float) -> dict[str, int]:
@@ -69,9 +71,10 @@ def _in_parallel(dsn: str, jobs: Iterable[Callable[[psycopg.Connection], None]],
             future.result()
 
 
-def _run(statement: str) -> Callable[[psycopg.Connection], None]:
+def _run(*statements: str) -> Callable[[psycopg.Connection], None]:
     def job(conn: psycopg.Connection) -> None:
-        conn.execute(statement)
+        for statement in statements:
+            conn.execute(statement)
     return job
 
 
@@ -85,13 +88,16 @@ def load_data(dsn: str, counts: Mapping[str, int]) -> None:
     """Schema, data and keys into the (empty) database at `dsn`; statistics gathered."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(files.read("schema.sql"))
-    prelude, tables = files.sections(files.read("data.sql"), "table")
-    missing = set(BASE_ROWS) - set(tables)
+    prelude, data = files.sections(files.read("data.sql"), "table")
+    _, keys = files.sections(files.read("keys.sql"), "table")
+    missing = set(BASE_ROWS) - (set(data) & set(keys))
     if missing:
-        raise RuntimeError(f"data.sql has no section for {sorted(missing)}")
-    # the biggest tables first, so that the workers finish at about the same time
-    order = sorted(tables, key=lambda t: -counts.get(t, 0))
-    _in_parallel(dsn, [_run(tables[t]) for t in order], options=_settings_option(counts), prelude=prelude)
+        raise RuntimeError(f"data.sql or keys.sql has no section for {sorted(missing)}")
+    # each table is filled and keyed on one connection, the biggest first, so that the workers
+    # finish at about the same time
+    order = sorted(data, key=lambda t: -counts.get(t, 0))
+    _in_parallel(dsn, [_run(data[t], keys[t]) for t in order], options=_settings_option(counts),
+                 prelude=prelude)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(files.read("keys.sql"))
+        conn.execute(files.read("foreign_keys.sql"))
     _in_parallel(dsn, [_vacuum(t) for t in order])

@@ -1,8 +1,9 @@
 -- The demo schema: an applicant tracking system like the one in the incident (FIELD-NOTES.md).
 --
 -- Keys (a primary key on every table, the unique key the kintone sync upserts on, the foreign
--- keys) are declared in keys.sql and added after the load: building an index once is faster than
--- maintaining it row by row, and a foreign key is validated in one scan instead of a trigger per row.
+-- keys) are in keys.sql and foreign_keys.sql, added after the load: building an index once is
+-- faster than maintaining it row by row, and a foreign key is validated in one scan instead of a
+-- trigger per row.
 -- DELIBERATELY no secondary index on what the heavy queries filter and sort on
 -- (candidates.company_id / created_at / email, applications.candidate_id / job_id / status,
 -- application_events.company_id / created_at): that is the index advisor's work. companies and

@@ -183,12 +183,18 @@ def _run_app(dsn: str, app: str, fn: Callable[[Session, Sizes, int], None], size
 def lingering_connections(dsn: str, per_app: int = 2) -> Iterator[int]:
     """Connections of every application left open and idle, as a Lambda container keeps its
     connection between invocations (the incident's slot shortage). They send no statement, so
-    pg_stat_statements does not change. Yields how many are open; all close on exit."""
+    pg_stat_statements does not change. Best effort: when the server refuses one (out of slots),
+    the others stay. Yields how many are open; all close on exit."""
     with ExitStack() as stack:
-        for app in APPS:
-            for _ in range(per_app):
-                stack.enter_context(psycopg.connect(dsn, autocommit=True, application_name=app))
-        yield per_app * len(APPS)
+        opened = 0
+        try:
+            for app in APPS:
+                for _ in range(per_app):
+                    stack.enter_context(psycopg.connect(dsn, autocommit=True, application_name=app))
+                    opened += 1
+        except psycopg.OperationalError:
+            pass
+        yield opened
 
 
 def replay(dsn: str, rounds: int = DEFAULT_ROUNDS) -> dict[str, int]:

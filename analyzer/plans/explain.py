@@ -9,6 +9,7 @@ gives a reason and leaves the session usable for the next.
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +111,15 @@ def _execute(target: Any, query: sql.Composable, params: list[Any] | None = None
     return [tuple(r.values()) for r in target.run(query, params)]
 
 
+def isolated(conn: psycopg.Connection[Any]) -> AbstractContextManager[Any]:
+    """What keeps one failing statement from spoiling the session: nothing in autocommit (each
+    statement is its own read-only transaction, and pg_stat_statements is spared a BEGIN/ROLLBACK
+    pair per EXPLAIN), a savepoint rolled back when a transaction is open (--whatif real)."""
+    if conn.autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        return nullcontext()
+    return conn.transaction(force_rollback=True)
+
+
 def _template(question: str, **parts: sql.Composable) -> sql.Composed:
     return sql.SQL(sqlfiles.load(question)).format(**parts)  # type: ignore[arg-type]
 
@@ -133,10 +143,14 @@ def explain(target: Any, text: str, *, analyze: bool = False, generic_plan: bool
     major = int(getattr(target, "major", 0) or 0)
     use_generic = (major >= 16) if generic_plan is None else generic_plan
     conn = target.conn
+    # psycopg prepares a query it has seen 5 times, and after any ROLLBACK answers by sending
+    # DEALLOCATE ALL, which would drop our own prepared statement between PREPARE and EXECUTE
+    # (and is never sent to a user's session by pgqa): no automatic prepares on this connection.
+    conn.prepare_threshold = None
     try:
         if params and use_generic:
             method = "generic_plan"
-            with conn.transaction(force_rollback=True):
+            with isolated(conn):
                 rows = _execute(target, _template("plan_generic", statement=sql.SQL(body)))
         elif params:
             method = "prepare"
@@ -144,7 +158,8 @@ def explain(target: Any, text: str, *, analyze: bool = False, generic_plan: bool
         else:
             method = "analyze" if analyze else "estimate"
             question = "plan_analyze" if analyze else "plan_estimate"
-            with conn.transaction(force_rollback=True):
+            # ANALYZE executes the statement: always inside a transaction that is rolled back
+            with conn.transaction(force_rollback=True) if analyze else isolated(conn):
                 rows = _execute(target, _template(question, statement=sql.SQL(body)))
     except TargetError:
         raise
@@ -184,4 +199,7 @@ def _explain_prepared(target: Any, body: str) -> list[Any]:
         return _explain_prepared(target, body)
     finally:
         if prepared and not conn.closed:
-            _execute(target, _template("plan_deallocate", name=name))
+            try:
+                _execute(target, _template("plan_deallocate", name=name))
+            except psycopg.errors.InvalidSqlStatementName:
+                pass  # already gone: nothing of ours is left behind

@@ -34,6 +34,11 @@ VALIDATE_ENV = "PGQA_VALIDATE_SCHEMA"
 class SchemaViolation(AssertionError):
     """The JSON does not match docs/report-schema.json: a bug in pgqa, never a user error."""
 
+    def __init__(self, message: str, where: str = "", detail: str = "") -> None:
+        super().__init__(message)
+        self.where = where
+        self.detail = detail
+
 
 def statement_dict(s: Statement, share: float | None = None) -> dict[str, Any]:
     d: dict[str, Any] = {
@@ -147,7 +152,9 @@ def validate(doc: Any, schema_path: Path = SCHEMA_FILE) -> None:
         where = "/".join(str(p) for p in e.absolute_path) or "(root)"
         raise SchemaViolation(
             f"report JSON violates {schema_path.name} at {where}: {e.message}"
-            + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+            + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
+            where,
+            e.message,
         )
 
 
@@ -178,9 +185,55 @@ def load(path: str) -> dict[str, Any]:
         )
     if doc["schema"] != SCHEMA:
         raise UsageError(f"{path}: report schema {doc['schema']} is not supported (this pgqa reads {SCHEMA})")
-    if not isinstance(doc.get("findings", []), list) or not isinstance(doc.get("statements", []), list):
-        raise UsageError(f"{path}: not a pgqa JSON report (findings and statements must be lists)")
+    problem = _shape_problem(doc)
+    if problem:
+        raise UsageError(f"{path}: not a valid pgqa JSON report ({problem})")
     return doc
+
+
+_NUMBERS = ("calls", "total_ms", "mean_ms", "rows")
+
+
+def fmt_detail(detail: str, limit: int = 160) -> str:
+    """jsonschema quotes the whole offending value: keep the line short."""
+    detail = " ".join(detail.split())
+    return detail if len(detail) <= limit else detail[: limit - 1] + "…"
+
+
+def _shape_problem(doc: dict[str, Any]) -> str | None:
+    """What a reader of the report relies on, checked without jsonschema (a test dependency);
+    with jsonschema and the schema file at hand, the whole schema."""
+    for key in ("findings", "statements", "index_suggestions", "sources"):
+        if not isinstance(doc.get(key) or [], list) or not all(
+            isinstance(x, dict) for x in doc.get(key) or []
+        ):
+            return f"{key} must be a list of objects"
+    for i, f in enumerate(doc.get("findings") or []):
+        for key in ("id", "rule", "severity", "title"):
+            if not isinstance(f.get(key), str):
+                return f"findings/{i}/{key} must be a string"
+        if f.get("statement") is not None and not isinstance(f["statement"], dict):
+            return f"findings/{i}/statement must be an object or null"
+        if not isinstance(f.get("evidence") or {}, dict):
+            return f"findings/{i}/evidence must be an object"
+    for i, s in enumerate(doc.get("statements") or []):
+        if not isinstance(s.get("text", ""), str):
+            return f"statements/{i}/text must be a string"
+        for key in _NUMBERS:
+            if not isinstance(s.get(key, 0), int | float) or isinstance(s.get(key, 0), bool):
+                return f"statements/{i}/{key} must be a number"
+    if not isinstance(doc.get("target") or {}, dict) or not isinstance(doc.get("connections") or {}, dict):
+        return "target and connections must be objects or null"
+    try:
+        import jsonschema  # noqa: F401 - optional: only where the test extra is installed
+    except ImportError:
+        return None
+    if SCHEMA_FILE.exists():
+        try:
+            validate(doc)
+        except SchemaViolation as e:
+            return f"{e.where}: {fmt_detail(e.detail)}"
+    return None
 
 
 def from_dict(d: dict[str, Any]) -> Report:

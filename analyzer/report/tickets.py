@@ -93,6 +93,16 @@ def plan(report: Report, group: str = "finding", only_new: bool = False) -> list
         else:
             for f in findings:
                 tickets.append(Ticket(finding_file(f), finding_title(f, g.share), g.statement, g.share, [f]))
+    # Two statements can share a fingerprint (other user or database), a rule can hit one statement
+    # twice: the file names stay stable for the first and get a suffix for the others.
+    seen: set[str] = set()
+    for t in tickets:
+        name, n = t.name, 1
+        while name in seen:
+            n += 1
+            name = t.name.removesuffix(".md") + f"-{n}.md"
+        seen.add(name)
+        t.name = name
     return tickets
 
 

@@ -14,7 +14,8 @@ Why: the planner matches an index to an expression only when the index is on tha
 `lower(email)` or `created_at::date` hides the column, so a btree on `email` or `created_at` is
 useless and the table is scanned. Either index the expression, or rewrite the condition so the
 bare column is compared (a range for dates, arithmetic moved to the parameter side). Not reported
-when the catalog shows an index on the expression already.
+when the catalog shows an index on the expression already, nor when the same scope finds its row
+by a unique key (`id = $1`): the wrapped condition then only filters that one row.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import re
 
 from analyzer.model import Finding, Statement
-from analyzer.rules.base import Context, finding, index_name, scaled
+from analyzer.rules.base import Context, finding, index_name, scaled, single_row_lookup
 from analyzer.sql.shape import EQ, IN, LIKE_PREFIX, RANGE, Predicate
 
 NAME = "non-sargable-predicate"
@@ -67,8 +68,11 @@ def check(s: Statement, ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     seen: set[tuple[str | None, str]] = set()
     for scope in shape.scopes:
+        found_by_key = scope.tables[0].key if single_row_lookup(scope, ctx) else None
         for p in scope.predicates:
             if not p.expression or p.op not in _SARGABLE_OPS:
+                continue
+            if found_by_key is not None and p.column.table in (found_by_key, None):
                 continue
             table = p.column.table or (scope.tables[0].key if len(scope.tables) == 1 else None)
             if (table, p.expression) in seen or _has_expression_index(ctx, table, p.expression):

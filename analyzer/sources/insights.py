@@ -240,7 +240,7 @@ def collect(session: SessionLike, db_instance: str, window: Window, limit: int |
     out: list[Statement] = []
     for key in keys:
         text = key.dimensions.get("db.sql_tokenized.statement", "")
-        truncated = False
+        truncated = completed = False
         tok_id = key.dimensions.get("db.sql_tokenized.id")
         if maybe_cut(text):
             full = None
@@ -250,16 +250,18 @@ def collect(session: SessionLike, db_instance: str, window: Window, limit: int |
                 except AwsError as e:
                     notes.append(str(e))
             if full:
-                text = full
+                text, completed = full, True
             else:
                 truncated = True
         s = to_statement(key, q.window.seconds, text, truncated)
-        if text is not key.dimensions.get("db.sql_tokenized.statement"):
+        if completed:
             # the full text of one execution (db.sql.statement), not PI's 500-byte digest text
             s.extra.pop("source_limit", None)
             s.extra["text_from"] = "db.sql.statement"
         s.fingerprint = fingerprint(text)
         out.append(s)
+    for note in sorted(set(notes)):  # the statements stay, with their cut texts
+        print(f"pgqa: {SOURCE}: {note} (cut texts stay cut)", file=sys.stderr)
     if report is not None and notes:
         report.extra.setdefault("aws", {}).setdefault("pi_notes", []).extend(sorted(set(notes)))
     return out

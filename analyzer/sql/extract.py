@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import Scope as SgScope
 from sqlglot.optimizer.scope import ScopeType, traverse_scope
 
@@ -63,10 +64,12 @@ def shape_of(text: str, catalog: Catalog | None = None, *, truncated: bool = Fal
                           error_line=parsed.line, error_column=parsed.col)
     try:
         return shape_of_tree(parsed.tree, catalog, truncated=truncated, first_keyword=first)
-    except (RecursionError, ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
-        # A tree sqlglot built but we cannot walk is reported like a parse error: the run goes on.
+    except SqlglotError as e:  # e.g. a duplicate alias: invalid SQL that still parsed
         return QueryShape(kind=kind, truncated=truncated, first_keyword=first,
-                          parse_error=f"cannot analyze the statement: {type(e).__name__}: {e}")
+                          parse_error=f"cannot analyze the statement: {str(e).splitlines()[0]}")
+    except Exception as e:  # noqa: BLE001 - the contract is "never raises"; the run must go on
+        return QueryShape(kind=kind, truncated=truncated, first_keyword=first,
+                          parse_error=f"internal error while analyzing the statement: {type(e).__name__}: {e}")
 
 
 def _first_keyword(text: str) -> str:
@@ -282,8 +285,7 @@ class _Walker:
             children: list[SgScope] = []
             node = sg.expression
             if isinstance(node, exp.SetOperation):
-                children = [s for s in sg.union_scopes] if hasattr(sg, "union_scopes") else []
-                children = _flatten_union_scopes(children)
+                children = _flatten_union_scopes(list(sg.set_operation_scopes))
             else:
                 children = [src for _, (_, src) in sg.selected_sources.items() if isinstance(src, SgScope)]
             for child in children:
@@ -505,18 +507,31 @@ class _Walker:
             return p
         if isinstance(cond, (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ) + _RANGE_OPS):
             left, right = cond.this, cond.expression
-            if self._colish(left, env) is not None and not self._has_local_columns(right, env):
+            if self._value_side(left, right, env):
                 return self._make(left, _op_class(cond, right), right, env)
-            if self._colish(right, env) is not None and not self._has_local_columns(left, env):
+            if self._value_side(right, left, env):
                 return self._make(right, _op_class(cond, left), left, env)
             return None
         if isinstance(cond, exp.Binary) and not isinstance(cond, (exp.And, exp.Or)):
             left, right = cond.this, cond.expression
-            if self._colish(left, env) is not None and not self._has_local_columns(right, env):
+            if self._value_side(left, right, env):
                 return self._make(left, OTHER, right, env)
-            if self._colish(right, env) is not None and not self._has_local_columns(left, env):
+            if self._value_side(right, left, env):
                 return self._make(right, OTHER, left, env)
         return None
+
+    def _value_side(self, side: exp.Expression, value: exp.Expression, env: _Env) -> bool:
+        """`side` holds this scope's column and `value` is known per row of it: parameters,
+        constants, outer columns, or (in a join) columns of other tables only."""
+        col = self._colish(side, env)
+        if col is None:
+            return False
+        owner = self._owner(col, env)[1]
+        for c in _own_columns(value):
+            local, key, _ = self._owner(c, env)
+            if local and (key is None or owner is None or key == owner):
+                return False
+        return True
 
     def _in(self, cond: exp.In, op: str, env: _Env) -> Predicate | None:
         query = cond.args.get("query")
@@ -559,9 +574,13 @@ class _Walker:
         if isinstance(node, _SUBQUERY_NODES) or isinstance(node, exp.Literal):
             return None
         cols = [c for c in _own_columns(node) if self._owner(c, env)[0]]
-        if len(cols) == 1 and not any(isinstance(n, _SUBQUERY_NODES) for n in node.walk()):
+        if not cols or any(isinstance(n, _SUBQUERY_NODES) for n in node.walk()):
+            return None
+        if len(cols) == 1:
             return cols[0]
-        return None
+        # coalesce(closed_at, opened_at): one table's columns, indexable as one expression
+        owners = {self._owner(c, env)[1] for c in cols}
+        return cols[0] if len(owners) == 1 and None not in owners else None
 
     def _has_local_columns(self, node: exp.Expression | None, env: _Env) -> bool:
         if node is None:
@@ -758,7 +777,7 @@ def _flatten_union_scopes(scopes: list[SgScope]) -> list[SgScope]:
     out: list[SgScope] = []
     for s in scopes:
         if isinstance(s.expression, exp.SetOperation):
-            out += _flatten_union_scopes(list(getattr(s, "union_scopes", [])))
+            out += _flatten_union_scopes(list(s.set_operation_scopes))
         else:
             out.append(s)
     return out

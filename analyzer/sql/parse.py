@@ -97,14 +97,17 @@ def parse(text: str) -> Parsed:
         trees = [t for t in PG.parse(for_parser(text)) if t is not None]
     except ParseError as e:
         first = e.errors[0] if e.errors else {}
-        return Parsed(None, _clean(str(first.get("description") or e).splitlines()[0]),
-                      first.get("line"), first.get("col"))
-    except TokenError as e:
-        return Parsed(None, str(e).splitlines()[0] if str(e) else "cannot tokenize the statement")
+        # the description only: str(e) quotes the statement around the error, literals and all
+        description = str(first.get("description") or "syntax error").splitlines()[0]
+        return Parsed(None, _clean(description), first.get("line"), first.get("col"))
+    except TokenError:
+        # sqlglot's message quotes the statement, literals and all: say what, not the text
+        return Parsed(None, "cannot tokenize the statement (an unterminated string, quoted name or "
+                            "dollar quote?)")
     except (SqlglotError, RecursionError, ValueError, TypeError, KeyError, AttributeError,
             IndexError) as e:
         # sqlglot raises assorted errors on texts it was never meant to see; the run goes on.
-        return Parsed(None, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'parser error'}")
+        return Parsed(None, f"the parser failed ({type(e).__name__})")
     if not trees:
         return Parsed(None, "empty statement")
     if isinstance(trees[0], exp.Command):
@@ -112,13 +115,25 @@ def parse(text: str) -> Parsed:
     return Parsed(trees[0])
 
 
-_TOKEN_REPR = re.compile(r"<Token token_type: [\w.]+, text: (.*?), line: \d+, col: \d+, start: \d+, end: \d+"
-                         r", comments: \[.*?\]>")
+_TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, start: \d+, "
+                         r"end: \d+, comments: \[.*?\]>")
+_LITERAL_TOKENS = ("STRING", "NUMBER", "NATIONAL", "BIT", "HEX", "BYTE", "RAW", "HEREDOC", "UNICODE")
 
 
 def _clean(message: str) -> str:
-    """sqlglot's messages carry token reprs; a user wants the text that was found."""
-    return _TOKEN_REPR.sub(lambda m: m.group(1), message)
+    """sqlglot's messages carry token reprs; a user wants the text that was found, but never a
+    literal's value (parse errors are shown unredacted in every report)."""
+    def token(m: re.Match[str]) -> str:
+        kind, text = m.group(1), m.group(2)
+        return "a literal" if any(k in kind for k in _LITERAL_TOKENS) else redact_free(text)
+
+    return _TOKEN_REPR.sub(token, message)
+
+
+def redact_free(text: str) -> str:
+    from analyzer.sql.redact import redact
+
+    return redact(text)
 
 
 # One pass over the text finds what a fingerprint folds; words are left to str.lower().
