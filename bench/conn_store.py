@@ -26,7 +26,11 @@ def main() -> None:
     ap.add_argument("--statements", type=int, default=1000, help="pg_stat_statements rows per reading")
     ap.add_argument("--readings", type=int, default=24, help="pg_stat_statements readings")
     args = ap.parse_args()
-    url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='pgqa-bench-')) / 'store.db'}"
+    with tempfile.TemporaryDirectory(prefix="pgqa-bench-") as tmp:
+        run(args, f"sqlite:///{Path(tmp) / 'store.db'}")
+
+
+def run(args: argparse.Namespace, url: str) -> None:
     start = datetime.now(UTC) - timedelta(minutes=args.snapshots)
     groups = [ConnectionGroup("ats", "app", f"fn-{k}", f"10.0.0.{k % 250}", count=3, by_state={"idle": 3},
                               max_idle_s=120.0, idle_over_1m=3) for k in range(args.groups)]

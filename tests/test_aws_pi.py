@@ -21,6 +21,7 @@ from test_aws_helpers import (
     aws_env,  # noqa: F401  (fixture)
     error_body,
     no_credentials_env,
+    recorded,
     replay,
     top_params,
 )
@@ -307,3 +308,34 @@ def test_full_text_refused_keeps_the_cut_statement(capsys: pytest.CaptureFixture
     assert kpi.truncated and "text_from" not in kpi.extra
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
     assert len(err) == 1 and "pi:DescribeDimensionKeys" in err[0] and "cut texts stay cut" in err[0]
+
+
+def test_a_cut_pi_text_merges_by_prefix_with_the_full_server_text() -> None:
+    import itertools
+
+    data = recorded("pi_top_sql.json")
+    numbers = itertools.count(1)
+    full = "".join(f"${next(numbers)}" if ch == "?" else ch for ch in data["kpi_tokenized_full"])
+    cut = data["pages"][1]["Keys"][0]["Dimensions"]["db.sql_tokenized.statement"]
+    server = Statement(text=full, calls=60, total_ms=5700.0)
+    pi_key = insights.PiKey({"db.sql_tokenized.id": "tok-KPIUNION"}, 0.15, {}, {"CPU": 0.12})
+    pi_side = insights.to_statement(pi_key, 3600, cut, truncated=True)
+    pi_side.fingerprint = insights.fingerprint(cut)
+    assert pi_side.fingerprint != insights.fingerprint(full)
+    merged = insights.merge([server], [pi_side])
+    assert merged == [server] and server.extra["db_load"] == 0.15 and server.calls == 60
+    assert server.source == "pg_stat_statements+performance_insights"
+
+
+def test_two_pi_digests_of_one_statement_add_up() -> None:
+    server = Statement(text="SELECT * FROM jobs WHERE id IN ($1, $2, $3)", calls=10)
+    pis = []
+    for i, text in enumerate(["SELECT * FROM jobs WHERE id IN (?, ?)", "SELECT * FROM jobs WHERE id IN (?)"]):
+        s = insights.to_statement(insights.PiKey({"db.sql_tokenized.id": f"tok-{i}"}, 0.25, {},
+                                                 {"CPU": 0.2, "IO": 0.05}), 3600, text, False)
+        s.fingerprint = insights.fingerprint(text)
+        pis.append(s)
+    assert pis[0].fingerprint == pis[1].fingerprint == insights.fingerprint(server.text)
+    assert insights.merge([server], pis) == [server]
+    assert server.extra["db_load"] == 0.5 and server.extra["waits"] == {"CPU": 0.4, "IO": 0.1}
+    assert server.extra["pi_ids"] == ["tok-0", "tok-1"]

@@ -154,3 +154,23 @@ def test_several_instances_need_one_named(pgqa: Callable[..., Result], store: st
     res = pgqa("--since", "24h", "--store", store, "--instance", "other:5432/x", "--format", "json")
     assert res.returncode == 0
     assert json.loads(res.stdout)["connections_history"]["snapshots"] == 1
+
+
+def _hoarding_snapshot(idle_session_timeout: str) -> ConnectionSnapshot:
+    lam = ConnectionGroup("ats", "lambda", "candidate-list", "10.0.2.9", count=30, by_state={"idle": 30},
+                          max_idle_s=600.0, idle_over_1m=30)
+    quiet = ConnectionGroup("ats", "api", "api-server", "10.0.1.5", count=4, by_state={"idle": 4},
+                            max_idle_s=700.0, idle_over_1m=4)  # idle for long, but only 4
+    return ConnectionSnapshot(taken_at="2026-01-01T00:00:00+00:00", instance="i", max_connections=100,
+                              usable=97, used=34, used_pct=35.1, groups=[lam, quiet],
+                              guards={"idle_session_timeout": idle_session_timeout})
+
+
+def test_missing_idle_timeout_only_while_the_guard_is_off() -> None:
+    from analyzer.connections.checks import snapshot_findings
+
+    off = {f.rule: f for f in snapshot_findings(_hoarding_snapshot("0"))}
+    assert set(off) == {"idle-connection-hoarding", "missing-idle-timeout"}
+    assert off["idle-connection-hoarding"].key == "application:candidate-list"
+    on = {f.rule for f in snapshot_findings(_hoarding_snapshot("5min"))}
+    assert on == {"idle-connection-hoarding"}

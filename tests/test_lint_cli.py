@@ -82,14 +82,15 @@ def test_stdin_with_dash(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
 
 def test_pg_stat_statements_csv_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rows = [
-        {"queryid": "1", "query": "SELECT id, name FROM candidates WHERE org_id = $1 ORDER BY created_at DESC",
+        {"queryid": "1", "query": "SELECT id, name FROM candidates WHERE org_id = $1 ORDER BY created_at "
+                                  "DESC",
          "calls": "400", "total_exec_time": "95000.5", "mean_exec_time": "237.5", "rows": "2000000"},
         {"queryid": "2", "query": "SELECT stage FROM applications WHERE candidate_id = $1 LIMIT $2",
          "calls": "900000", "total_exec_time": "4500", "mean_exec_time": "0.005", "rows": "900000"},
-        {"queryid": "3", "query": "SELECT 1", "calls": "300", "total_exec_time": "1", "mean_exec_time": "0.003",
-         "rows": "300"},
-        {"queryid": "4", "query": "SELECT now()", "calls": "200", "total_exec_time": "1", "mean_exec_time": "0.005",
-         "rows": "200"},
+        {"queryid": "3", "query": "SELECT 1", "calls": "300", "total_exec_time": "1",
+         "mean_exec_time": "0.003", "rows": "300"},
+        {"queryid": "4", "query": "SELECT now()", "calls": "200", "total_exec_time": "1",
+         "mean_exec_time": "0.005", "rows": "200"},
     ]
     f = tmp_path / "pgss.csv"
     with f.open("w", newline="") as fh:

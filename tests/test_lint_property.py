@@ -15,8 +15,8 @@ from analyzer.cli import main
 from analyzer.commands.lint import lint_texts
 from analyzer.sql.split import split_statements
 
-IDENT = st.sampled_from(["id", "name", "email", "status", "created_at", "org_id", "c.id", "a.stage", '"Mixed"',
-                         "t1.c2"])
+IDENT = st.sampled_from(["id", "name", "email", "status", "created_at", "org_id", "c.id", "a.stage",
+                         '"Mixed"', "t1.c2"])
 TABLE = st.sampled_from(["candidates c", "applications a", "jobs", "app.users u", '"Quoted Table" q'])
 SECRET = st.sampled_from(["alice@example.com", "Alice Martin", "+1 555 123 4567"])
 VALUE = st.one_of(
@@ -46,8 +46,8 @@ def predicate(draw: st.DrawFn) -> str:
 
 @st.composite
 def select(draw: st.DrawFn) -> str:
-    cols = draw(st.one_of(st.just("*"), st.just("c.*"), st.lists(IDENT, min_size=1, max_size=4).map(", ".join),
-                          st.just("count(*)")))
+    cols = draw(st.one_of(st.just("*"), st.just("c.*"), st.just("count(*)"),
+                          st.lists(IDENT, min_size=1, max_size=4).map(", ".join)))
     sql = f"SELECT {cols} FROM {draw(TABLE)}"
     for _ in range(draw(st.integers(0, 2))):
         kind = draw(st.sampled_from(["JOIN", "LEFT JOIN", ",", "CROSS JOIN"]))
@@ -68,7 +68,8 @@ def select(draw: st.DrawFn) -> str:
 
 @st.composite
 def statement(draw: st.DrawFn) -> str:
-    kind = draw(st.sampled_from(["select", "union", "cte", "insert", "upsert", "update", "delete", "utility"]))
+    kind = draw(st.sampled_from(["select", "union", "cte", "insert", "upsert", "update", "delete",
+                                 "utility"]))
     if kind == "select":
         return draw(select())
     if kind == "union":

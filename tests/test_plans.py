@@ -190,3 +190,30 @@ def test_pgqa_explain_command_analyze_and_errors(plans_db: str, capsys: pytest.C
     with pytest.raises(SystemExit):
         main(["explain", "--dsn", plans_db])
     assert main(["explain", "--dsn", plans_db, "  ;  "]) == 2
+
+
+def test_advisor_reports_unexplainable_statements_and_goes_on(plans_db: str) -> None:
+    from analyzer.advisor import advise_into
+    from analyzer.model import Report
+    from analyzer.pipeline import AnalyzeOptions
+    from analyzer.workload import prepare
+
+    report = Report(generated_at="now", pgqa_version="test")
+    statements = [Statement(text="SELECT $1 + $2", calls=1000, total_ms=5000.0, source="test"),
+                  Statement(text="SELECT * FROM dropped_since WHERE id = $1", calls=10, total_ms=900.0,
+                            source="test"),
+                  Statement(text="SELECT * FROM t WHERE b = $1", calls=500, total_ms=4000.0, source="test")]
+    with Target.connect(plans_db) as t:
+        catalog = catalog_source.collect(t)
+        prepare(report, statements, catalog)
+        report.statements = statements
+        advise_into(report, t, catalog, AnalyzeOptions())
+        assert _prepared(t) == []
+    reasons = {s["fingerprint"]: s["reason"] for s in report.skipped}
+    assert "operator is not unique" in reasons[statements[0].fingerprint]
+    assert "does not exist" in reasons[statements[1].fingerprint]
+    notes = {n["fingerprint"]: n["reason"] for n in report.advice_notes}
+    assert notes[statements[0].fingerprint].startswith("not explainable")
+    # the explainable statement still got its plan finding and its index
+    assert any(f.fingerprint == statements[2].fingerprint for f in report.findings)
+    assert [s.columns for s in report.index_suggestions] == [["b"]]

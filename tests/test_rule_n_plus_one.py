@@ -14,8 +14,8 @@ def run(statements: list[Statement]) -> list[Finding]:
 
 
 def background() -> list[Statement]:
-    return [Statement(text=f"SELECT id, name FROM t{i} WHERE org_id = $1 LIMIT $2", calls=300 + i, total_ms=900.0,
-                      mean_ms=3.0, rows=(300 + i) * 20) for i in range(6)]
+    return [Statement(text=f"SELECT id, name FROM t{i} WHERE org_id = $1 LIMIT $2", calls=300 + i,
+                      total_ms=900.0, mean_ms=3.0, rows=(300 + i) * 20) for i in range(6)]
 
 
 def lookup(calls: int, mean_ms: float = 0.05, rows: int | None = None,

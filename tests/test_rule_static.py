@@ -19,11 +19,13 @@ def lint(text: str, rule: str, catalog: Catalog | None = None, **stats: object) 
 # The incident's top SQL (FIELD-NOTES), in pg_stat_statements form.
 INCIDENT_DETAIL = ("SELECT c.* FROM candidates c LEFT JOIN applications a ON a.candidate_id = c.id "
                    "LEFT JOIN interviews i ON i.application_id = a.id WHERE c.id = $1")
-INCIDENT_LIST = "SELECT c.id, c.name, c.email, c.status FROM candidates c WHERE c.org_id = $1 ORDER BY c.created_at DESC"
+INCIDENT_LIST = ("SELECT c.id, c.name, c.email, c.status FROM candidates c WHERE c.org_id = $1 ORDER BY "
+                 "c.created_at DESC")
 INCIDENT_KPI = ("SELECT $1 AS kpi, count(*) FROM applications WHERE stage = $2 UNION ALL "
                 "SELECT $3, count(*) FROM applications WHERE stage = $4 UNION ALL "
                 "SELECT $5, count(*) FROM applications WHERE created_at > now() - interval '7 days'")
-INCIDENT_SYNC = ("INSERT INTO candidates (kintone_id, name, email, phone, updated_at) VALUES ($1, $2, $3, $4, now()) "
+INCIDENT_SYNC = ("INSERT INTO candidates (kintone_id, name, email, phone, updated_at) VALUES ($1, $2, $3, "
+                 "$4, now()) "
                  "ON CONFLICT (kintone_id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email, "
                  "phone = EXCLUDED.phone, updated_at = now()")
 
@@ -45,8 +47,10 @@ FIRE: dict[str, list[str]] = {
         "SELECT * FROM candidates c JOIN applications a ON a.candidate_id = c.id WHERE c.id = $1",
         "SELECT c.*, a.stage FROM candidates c, applications a WHERE a.candidate_id = c.id AND c.org_id = $1",
         "SELECT a.* FROM applications a JOIN jobs j ON j.id = a.job_id WHERE j.org_id = $1 LIMIT $2",
-        "SELECT * FROM jobs j CROSS JOIN LATERAL (SELECT count(*) FROM applications a WHERE a.job_id = j.id) n",
-        "SELECT x.id FROM (SELECT * FROM candidates c JOIN applications a ON a.candidate_id = c.id) x LIMIT $1",
+        "SELECT * FROM jobs j CROSS JOIN LATERAL (SELECT count(*) FROM applications a WHERE a.job_id = "
+        "j.id) n",
+        "SELECT x.id FROM (SELECT * FROM candidates c JOIN applications a ON a.candidate_id = c.id) x "
+        "LIMIT $1",
         "SELECT * FROM candidates c RIGHT JOIN applications a ON a.candidate_id = c.id WHERE a.id = $1",
     ],
     "union-all-aggregates": [
@@ -57,16 +61,20 @@ FIRE: dict[str, list[str]] = {
         "SELECT sum(score) FROM applications WHERE stage = $1 UNION ALL SELECT avg(score) FROM applications",
         "SELECT max(created_at) FROM candidates UNION ALL SELECT max(created_at) FROM applications UNION ALL "
         "SELECT max(opened_at) FROM jobs",
-        "SELECT * FROM (SELECT count(*) AS n FROM a WHERE x = $1 UNION ALL SELECT count(*) FROM a WHERE x = $2) k",
+        "SELECT * FROM (SELECT count(*) AS n FROM a WHERE x = $1 UNION ALL SELECT count(*) FROM a WHERE x "
+        "= $2) k",
         "WITH k AS (SELECT min(id) FROM t UNION ALL SELECT min(id) FROM u) SELECT * FROM k",
     ],
     "upsert-without-change-guard": [
         INCIDENT_SYNC,
         "INSERT INTO candidates (ext_id, name, email) VALUES ($1, $2, $3) ON CONFLICT (ext_id) DO UPDATE "
         "SET name = EXCLUDED.name, email = EXCLUDED.email",
-        "INSERT INTO jobs AS j (id, title) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title",
-        "INSERT INTO tags (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
-        "INSERT INTO counters (k, n) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET n = counters.n + EXCLUDED.n",
+        "INSERT INTO jobs AS j (id, title) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET title = "
+        "EXCLUDED.title",
+        "INSERT INTO tags (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name "
+        "RETURNING id",
+        "INSERT INTO counters (k, n) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET n = counters.n + "
+        "EXCLUDED.n",
         "INSERT INTO s (a, b) SELECT a, b FROM staging ON CONFLICT (a) DO UPDATE SET b = EXCLUDED.b",
         "INSERT INTO s (a, b) VALUES ($1,$2) ON CONFLICT ON CONSTRAINT s_pkey DO UPDATE SET b = EXCLUDED.b",
     ],
@@ -100,7 +108,8 @@ FIRE: dict[str, list[str]] = {
     ],
     "not-in-subquery": [
         "SELECT id FROM candidates WHERE id NOT IN (SELECT candidate_id FROM applications)",
-        "SELECT id FROM jobs WHERE org_id = $1 AND id NOT IN (SELECT job_id FROM applications WHERE stage = $2)",
+        "SELECT id FROM jobs WHERE org_id = $1 AND id NOT IN (SELECT job_id FROM applications WHERE stage "
+        "= $2)",
         "DELETE FROM tags WHERE id NOT IN (SELECT tag_id FROM candidate_tags)",
         "SELECT count(*) FROM candidates c WHERE c.org_id NOT IN (SELECT id FROM orgs WHERE disabled)",
         "UPDATE jobs SET status = $1 WHERE id NOT IN (SELECT job_id FROM applications)",
@@ -135,8 +144,10 @@ QUIET: dict[str, list[str]] = {
         "SELECT * FROM candidates WHERE id = $1",
         "SELECT count(*) FROM candidates c JOIN applications a ON a.candidate_id = c.id",
         "SELECT c.* FROM candidates c WHERE c.org_id = $1 LIMIT $2",
-        "SELECT * FROM (SELECT c.id FROM candidates c JOIN applications a ON a.candidate_id = c.id) x LIMIT $1",
-        "SELECT c.id FROM candidates c WHERE EXISTS (SELECT * FROM applications a WHERE a.candidate_id = c.id)",
+        "SELECT * FROM (SELECT c.id FROM candidates c JOIN applications a ON a.candidate_id = c.id) x "
+        "LIMIT $1",
+        "SELECT c.id FROM candidates c WHERE EXISTS (SELECT * FROM applications a WHERE a.candidate_id = "
+        "c.id)",
     ],
     "union-all-aggregates": [
         "SELECT id FROM candidates UNION ALL SELECT id FROM archived",
@@ -152,7 +163,8 @@ QUIET: dict[str, list[str]] = {
         "INSERT INTO candidates (ext_id, name) VALUES ($1, $2) ON CONFLICT (ext_id) DO NOTHING",
         "INSERT INTO candidates (ext_id, name) VALUES ($1, $2)",
         "UPDATE candidates SET name = $1 WHERE id = $2",
-        "INSERT INTO c (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v WHERE c.v <> EXCLUDED.v",
+        "INSERT INTO c (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v WHERE c.v <> "
+        "EXCLUDED.v",
         "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET a = s.a",
     ],
     "deep-offset-pagination": [
@@ -160,7 +172,8 @@ QUIET: dict[str, list[str]] = {
         "SELECT id FROM candidates WHERE id > $1 ORDER BY id LIMIT $2",
         "SELECT id FROM candidates ORDER BY id LIMIT 10 OFFSET 0",
         "SELECT count(*) FROM candidates",
-        "SELECT id FROM candidates WHERE (created_at, id) < ($1, $2) ORDER BY created_at DESC, id DESC LIMIT $3",
+        "SELECT id FROM candidates WHERE (created_at, id) < ($1, $2) ORDER BY created_at DESC, id DESC "
+        "LIMIT $3",
         "SELECT offset_ms FROM timings WHERE id = $1",
     ],
     "leading-wildcard-like": [
@@ -180,7 +193,8 @@ QUIET: dict[str, list[str]] = {
         "SELECT id FROM candidates WHERE id = $1 AND lower(email) = $2",
     ],
     "not-in-subquery": [
-        "SELECT id FROM candidates c WHERE NOT EXISTS (SELECT 1 FROM applications a WHERE a.candidate_id = c.id)",
+        "SELECT id FROM candidates c WHERE NOT EXISTS (SELECT 1 FROM applications a WHERE a.candidate_id = "
+        "c.id)",
         "SELECT id FROM candidates WHERE id NOT IN ($1, $2, $3)",
         "SELECT id FROM candidates WHERE id IN (SELECT candidate_id FROM applications)",
         "SELECT id FROM candidates WHERE status <> $1",
@@ -253,7 +267,8 @@ def catalog() -> Catalog:
                                                     unique=True),
                                               Index("candidates_lower_email", "app.candidates", "",
                                                     ["lower(email)"])])
-    apps = Table("app", "applications", columns=[Column("id", avg_width=8), Column("candidate_id", avg_width=8),
+    apps = Table("app", "applications", columns=[Column("id", avg_width=8),
+                                                 Column("candidate_id", avg_width=8),
                                                  Column("stage", avg_width=6)], primary_key=["id"])
     return Catalog(tables={cand.qualified: cand, apps.qualified: apps}, search_path=["app"])
 
@@ -267,7 +282,8 @@ def test_catalog_unique_keys_drive_single_row_lookups() -> None:
 
 
 def test_wide_select_join_evidence_from_the_catalog() -> None:
-    [f] = lint("SELECT c.* FROM candidates c LEFT JOIN applications a ON a.candidate_id = c.id WHERE c.id = $1",
+    [f] = lint("SELECT c.* FROM candidates c LEFT JOIN applications a ON a.candidate_id = c.id WHERE c.id "
+               "= $1",
                "wide-select-join", catalog())
     assert f.evidence["expanded"] == ["c"]
     assert f.evidence["expanded_columns"] == 5
@@ -275,14 +291,15 @@ def test_wide_select_join_evidence_from_the_catalog() -> None:
     assert f.evidence["left_joins_may_multiply_rows"] == ["a"]
     assert f.suggested_sql.startswith("SELECT c.id, c.org_id, c.name, c.email, c.resume FROM candidates")
     # a LEFT JOIN on the joined table's primary key cannot multiply rows
-    [g] = lint("SELECT a.* FROM applications a LEFT JOIN candidates c ON c.id = a.candidate_id", "wide-select-join",
-               catalog())
+    [g] = lint("SELECT a.* FROM applications a LEFT JOIN candidates c ON c.id = a.candidate_id",
+               "wide-select-join", catalog())
     assert "left_joins_may_multiply_rows" not in g.evidence
 
 
 def test_existing_expression_index_silences_non_sargable() -> None:
-    assert lint("SELECT id FROM candidates WHERE lower(email) = $1", "non-sargable-predicate", catalog()) == []
-    assert lint("SELECT id FROM candidates WHERE upper(email) = $1", "non-sargable-predicate", catalog()) != []
+    rule = "non-sargable-predicate"
+    assert lint("SELECT id FROM candidates WHERE lower(email) = $1", rule, catalog()) == []
+    assert lint("SELECT id FROM candidates WHERE upper(email) = $1", rule, catalog()) != []
 
 
 def test_severity_rises_with_share_of_time_and_rows() -> None:
@@ -312,7 +329,8 @@ def test_union_severity_rises_with_branches() -> None:
 
 def test_suggested_sql_never_carries_input_literals() -> None:
     texts = [
-        "SELECT c.id, c.name FROM candidates c WHERE c.email = 'alice@example.com' ORDER BY c.created_at DESC",
+        "SELECT c.id, c.name FROM candidates c WHERE c.email = 'alice@example.com' ORDER BY c.created_at "
+        "DESC",
         "SELECT count(*) FROM applications WHERE stage = 'Alice Martin' UNION ALL "
         "SELECT count(*) FROM applications WHERE stage = 'hired-4242'",
         "INSERT INTO candidates (ext_id, name) VALUES (4242, 'Alice Martin') ON CONFLICT (ext_id) DO UPDATE "

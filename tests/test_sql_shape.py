@@ -65,12 +65,14 @@ def test_catalog_resolves_unqualified_columns_and_qualified_names() -> None:
     root = sh.root
     assert [t.key for t in root.tables] == ["app.candidates", "app.applications"]
     assert preds(root) == {("app.applications", "stage"): EQ, ("app.candidates", "email"): EQ}
-    assert root.joins[0].on == [(ColumnRef("candidate_id", "app.applications"), ColumnRef("id", "app.candidates"))]
+    assert root.joins[0].on == [(ColumnRef("candidate_id", "app.applications"),
+                                 ColumnRef("id", "app.candidates"))]
     # created_at is in both tables: ambiguous, so no owner is guessed
     assert root.order_by[0].column == ColumnRef("created_at", None)
     assert root.select_columns == [ColumnRef("name", "app.candidates")]
     # without a catalog the same statement keeps names as written and leaves ambiguity open
-    bare = shape_of("SELECT name FROM candidates c JOIN applications a ON candidate_id = c.id WHERE stage = $1")
+    bare = shape_of("SELECT name FROM candidates c JOIN applications a ON candidate_id = c.id WHERE stage "
+                    "= $1")
     assert [t.key for t in bare.root.tables] == ["candidates", "applications"]
     assert preds(bare.root) == {(None, "stage"): EQ}
 
@@ -184,7 +186,8 @@ def test_union_branches_and_set_operations() -> None:
                   "SELECT count(*) FROM jobs ORDER BY 1 LIMIT 3")
     assert sh.set_operations == ["union all", "union all"]
     root = sh.root
-    assert root.kind == "root" and root.tables == [] and root.limit == "3" and root.order_by[0].expression == "1"
+    assert root.kind == "root" and root.tables == [] and root.limit == "3"
+    assert root.order_by[0].expression == "1"
     branches = [s for s in sh.scopes if s.kind == "union_branch"]
     assert [[t.name for t in b.tables] for b in branches] == [["applications"], ["applications"], ["jobs"]]
     assert all(b.aggregates == ["count"] for b in branches)
@@ -236,8 +239,8 @@ def test_partial_index_material_is_kept() -> None:
 
 
 def test_utility_transaction_and_errors_never_raise() -> None:
-    for text, kind in [("VACUUM candidates", "utility"), ("SAVEPOINT a", "transaction"), ("BEGIN", "transaction"),
-                       ("EXPLAIN SELECT 1", "utility"), ("DISCARD ALL", "utility")]:
+    for text, kind in [("VACUUM candidates", "utility"), ("SAVEPOINT a", "transaction"),
+                       ("BEGIN", "transaction"), ("EXPLAIN SELECT 1", "utility"), ("DISCARD ALL", "utility")]:
         sh = shape_of(text)
         assert (sh.kind, sh.is_query, sh.parse_error) == (kind, False, None)
     bad = shape_of("SELECT id FROM WHERE x = 1")
@@ -247,7 +250,8 @@ def test_utility_transaction_and_errors_never_raise() -> None:
 
 
 def test_performance_insights_and_literal_forms_give_the_same_shape() -> None:
-    forms = ["SELECT c.id FROM candidates c WHERE c.status = $1 AND c.id IN ($2,$3) ORDER BY c.created_at DESC",
+    forms = ["SELECT c.id FROM candidates c WHERE c.status = $1 AND c.id IN ($2,$3) ORDER BY c.created_at "
+             "DESC",
              "SELECT c.id FROM candidates c WHERE c.status = ? AND c.id IN (?, ?) ORDER BY c.created_at DESC"]
     shapes: list[QueryShape] = [shape_of(f) for f in forms]
     assert all(s.parse_error is None for s in shapes)

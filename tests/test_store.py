@@ -93,6 +93,7 @@ def test_sigkill_mid_run_keeps_every_committed_snapshot(tmp_path: Path) -> None:
     # everything printed was committed before the kill; one more may have made it
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with open_store(url) as st:
         snaps = st.snapshots("victim")
         assert len(snaps) >= len(committed)

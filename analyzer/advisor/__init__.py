@@ -18,6 +18,7 @@ from analyzer.model import Catalog, IndexSuggestion, Report, Statement, Statemen
 from analyzer.plans.checks import plan_findings
 from analyzer.plans.explain import Explained, explain, has_parameters
 from analyzer.plans.model import Plan
+from analyzer.sql.shape import QUERY_KINDS
 
 EXPENSIVE_SHARE = 0.01  # statements above this share of the time get a note when nothing helps them
 HYPOPG_HINT = ("hypopg is not installed in this database, so suggestions are heuristic (not "
@@ -79,10 +80,15 @@ def advise_into(report: Report, target: Any, catalog: Catalog, options: Any) -> 
     weights = _weights(report.statements)
     shapes: dict[str, StatementCandidates] = {}
     explained: dict[str, Explained] = {}
+    by_key: dict[str, Item] = {}
     for st in report.statements:
         key = statement_key(st)
         shape = shape_for(st, catalog)
-        if shape is not None and not shape.is_query:
+        if shape is not None and shape.kind not in QUERY_KINDS:
+            continue  # utility and transaction control; a query sqlglot failed on is still explained
+        if key in explained:
+            if key in by_key:  # the same statement from another user or source: one item, both weights
+                by_key[key].weight += weights[id(st)]
             continue
         if st.truncated:
             _skip(report, st, "not explainable: the text was cut at the source's length limit")
@@ -99,13 +105,14 @@ def advise_into(report: Report, target: Any, catalog: Catalog, options: Any) -> 
         if do_explain:
             report.findings += plan_findings(ex.plan, st, catalog)
         sc = candidates_for(shape, catalog, literal_values=not has_parameters(st.text))
-        if shape is None:
+        if shape is None or not shape.is_query:
             sc.tables = _plan_tables(ex.plan, catalog)
         shapes[key] = sc
         written = catalog.find(shape.target_table.key) if shape is not None and shape.target_table else None
-        run.items.append(Item(key=key, text=st.text, weight=weights[id(st)],
-                              tables=frozenset(sc.tables), candidates=sc.candidates, statement=st,
-                              write_table=written.qualified if written else None))
+        by_key[key] = Item(key=key, text=st.text, weight=weights[id(st)], tables=frozenset(sc.tables),
+                           candidates=sc.candidates, statement=st,
+                           write_table=written.qualified if written else None)
+        run.items.append(by_key[key])
     if do_advise:
         _advise(report, target, catalog, options, run, explained, shapes, analyze)
     run.seconds = time.perf_counter() - started
@@ -143,6 +150,9 @@ def _advise(report: Report, target: Any, catalog: Catalog, options: Any, run: Ad
     elif mode == "real":
         report.source("hypopg", "skipped", "--whatif real: candidates were built for real inside a "
                       "transaction that was rolled back (sandbox databases only)")
+        print("pgqa: --whatif real builds each candidate index inside a transaction that is rolled "
+              "back; while it runs, writes to those tables wait: use it on a sandbox copy only",
+              file=sys.stderr)
     else:
         report.source("hypopg", "ok", f"hypopg {target.info.extensions.get('hypopg')}: "
                       f"{len(candidates)} candidate indexes costed in pgqa's session")
@@ -321,5 +331,6 @@ def _reason(key: str, ex: Explained, sc: StatementCandidates | None, sel: Select
                 f"({', '.join(c.label() for c in sc.candidates[:3])})")
     cand, cost = best
     base = sel.base.get(key, 0.0)
+    heavy = write_bar(run.items, cand.table)[1]
     return (f"gain below threshold: {cand.label()} would take its cost from {base:.0f} to {cost:.0f}, "
-            f"too little of the workload's cost for the {min_gain:g}% bar")
+            f"too little of the workload's cost for the {min_gain:g}% bar" + (f" ({heavy})" if heavy else ""))

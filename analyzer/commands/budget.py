@@ -1,7 +1,11 @@
 """pgqa budget: the serverless connection budget of an RDS instance. Finds the Lambda functions
 whose environment names the instance endpoint (or an RDS Proxy in front of it), their concurrency
 caps, the proxies' target health, and compares the worst-case connections with the usable slots
-(from the server with --dsn, else estimated from the instance class)."""
+(from the server with --dsn, else estimated from the instance class).
+
+IAM permissions: rds:DescribeDBInstances, rds:DescribeDBProxies, rds:DescribeDBProxyTargets,
+rds:DescribeDBProxyTargetGroups, lambda:ListFunctions, lambda:GetFunctionConcurrency,
+lambda:GetAccountSettings."""
 
 from __future__ import annotations
 

@@ -65,7 +65,9 @@ def _print_kept(server: localpg.LocalServer) -> None:
 
 
 def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    # as Ctrl-C: psycopg cancels a running statement on KeyboardInterrupt (on other exceptions the
+    # server would finish it first, and the server's shutdown would wait for it)
+    raise KeyboardInterrupt
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot start PostgreSQL {binaries.major}: {e}") from None
     say(f"server up on {server.host}:{server.port}, data in {server.datadir.parent}")
     keep = False
-    # a terminated run (CI timeout, kill) still removes its server: SIGTERM unwinds like Ctrl-C
+    # a terminated run (CI timeout, kill) still removes its server: SIGTERM unwinds as Ctrl-C does
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         try:
@@ -106,4 +108,8 @@ def run(args: argparse.Namespace) -> int:
         if keep:
             _print_kept(server)
         else:
+            if server.process and server.process.poll() is None:
+                # fast shutdown: a throw-away server need not wait for sessions an interrupted
+                # load left behind (localpg's stop asks for a smart one)
+                server.process.send_signal(signal.SIGINT)
             server.remove()

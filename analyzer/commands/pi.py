@@ -1,5 +1,8 @@
 """pgqa pi: AWS Performance Insights top SQL of an RDS instance (with CloudWatch metrics), through
-the static rules. AWS access uses the standard credential chain (--profile, --region, environment)."""
+the static rules. AWS access uses the standard credential chain (--profile, --region, environment).
+
+IAM permissions: rds:DescribeDBInstances, pi:ListAvailableResourceMetrics, pi:DescribeDimensionKeys,
+pi:GetDimensionKeyDetails, cloudwatch:GetMetricData."""
 
 from __future__ import annotations
 

@@ -219,6 +219,8 @@ class Store:
         return self._current_version_locked()
 
     def _migrate(self, target: int = SCHEMA_VERSION) -> None:
+        if self._current_version_locked() == target:
+            return  # the usual case: no write lock needed just to open the store
         with self.transaction():
             if self.dialect == "postgresql":
                 # one migrator at a time; the others wait, then find the work done
@@ -253,12 +255,13 @@ class Store:
     def save_snapshot(self, snap: ConnectionSnapshot) -> int:
         """Write one snapshot (and its groups) in one transaction; returns its id."""
         snap.taken_at = _utc_seconds(snap.taken_at)  # one format, so that times compare as text
-        data = json.dumps(asdict(snap), default=str)
+        d = asdict(snap)
+        data = json.dumps(d, default=str)
         with self.transaction():
             sid = self._insert_id(_INSERT_SNAPSHOT, (
                 snap.instance, snap.taken_at, snap.status, snap.error, snap.used, snap.usable, snap.used_pct,
                 data, __version__))
-            self._executemany(_INSERT_GROUP, _group_rows(sid, asdict(snap)))
+            self._executemany(_INSERT_GROUP, _group_rows(sid, d))
         return sid
 
     def snapshots(self, instance: str, since: str = "", until: str = "9999") -> list[ConnectionSnapshot]:

@@ -52,11 +52,14 @@ def _settings_option(counts: Mapping[str, int]) -> str:
 
 def _in_parallel(dsn: str, jobs: Iterable[Callable[[psycopg.Connection], None]], *, options: str = "",
                  prelude: str = "") -> None:
-    """Run each job on one of LOAD_WORKERS connections, each opened once and given `prelude`."""
+    """Run each job on one of LOAD_WORKERS connections, each opened once and given `prelude`.
+    Interrupted (Ctrl-C, SIGTERM), the statements running are cancelled and nothing more starts."""
     pending = list(jobs)
+    conns: list[psycopg.Connection] = []
 
     def worker() -> None:
         with psycopg.connect(dsn, autocommit=True, options=options) as conn:
+            conns.append(conn)
             if prelude:
                 conn.execute(prelude)
             while True:
@@ -67,8 +70,15 @@ def _in_parallel(dsn: str, jobs: Iterable[Callable[[psycopg.Connection], None]],
                 job(conn)
 
     with ThreadPoolExecutor(LOAD_WORKERS) as pool:
-        for future in [pool.submit(worker) for _ in range(LOAD_WORKERS)]:
-            future.result()
+        futures = [pool.submit(worker) for _ in range(LOAD_WORKERS)]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            pending.clear()
+            for conn in conns:
+                conn.cancel_safe()
+            raise
 
 
 def _run(*statements: str) -> Callable[[psycopg.Connection], None]:

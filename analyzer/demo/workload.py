@@ -8,6 +8,7 @@ arithmetic on the round and call number: two replays of the same database send t
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -49,15 +50,22 @@ class Sizes:
     kintone_candidates: int
 
 
+class Stopped(Exception):
+    """The replay was interrupted: the application stops before its next statement."""
+
+
 class Session:
     """One application's connection: runs named shapes and counts how often each ran."""
 
-    def __init__(self, conn: psycopg.Connection, shapes: Mapping[str, str]) -> None:
+    def __init__(self, conn: psycopg.Connection, shapes: Mapping[str, str], stop: threading.Event) -> None:
         self.conn = conn
         self.shapes = shapes
+        self.stop = stop
         self.calls: Counter[str] = Counter()
 
     def run(self, name: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        if self.stop.is_set():
+            raise Stopped
         with self.conn.cursor() as cur:
             cur.execute(self.shapes[name], params)
             rows = cur.fetchall() if cur.description else []
@@ -65,6 +73,8 @@ class Session:
         return rows
 
     def run_many(self, name: str, params: Sequence[Sequence[Any]]) -> None:
+        if self.stop.is_set():
+            raise Stopped
         with self.conn.cursor() as cur:
             cur.executemany(self.shapes[name], params)  # one execution (one call) per row
         self.calls[name] += len(params)
@@ -167,13 +177,13 @@ def _sizes(dsn: str) -> Sizes:
 
 
 def _run_app(dsn: str, app: str, fn: Callable[[Session, Sizes, int], None], sizes: Sizes,
-             rounds: int) -> Counter[str]:
+             rounds: int, stop: threading.Event) -> Counter[str]:
     with psycopg.connect(dsn, autocommit=True, application_name=app,
                          cursor_factory=psycopg.RawCursor) as conn:
         # Python ints would go out as int2, int4 or int8 by value, and pg_stat_statements would
         # keep one entry per parameter type; the application sends bigints throughout.
         conn.adapters.register_dumper(int, Int8Dumper)
-        session = Session(conn, queries())
+        session = Session(conn, queries(), stop)
         for r in range(rounds):
             fn(session, sizes, r)
         return session.calls
@@ -202,9 +212,14 @@ def replay(dsn: str, rounds: int = DEFAULT_ROUNDS) -> dict[str, int]:
     if rounds < 1:
         raise ValueError("rounds must be at least 1")
     sizes = _sizes(dsn)
+    stop = threading.Event()
     with ThreadPoolExecutor(len(APPS)) as pool:
-        futures = [pool.submit(_run_app, dsn, app, fn, sizes, rounds) for app, fn in APPS.items()]
+        futures = [pool.submit(_run_app, dsn, app, fn, sizes, rounds, stop) for app, fn in APPS.items()]
         total: Counter[str] = Counter()
-        for future in futures:
-            total.update(future.result())
+        try:
+            for future in futures:
+                total.update(future.result())
+        except BaseException:
+            stop.set()  # interrupted, or one application failed: the others stop too
+            raise
     return {name: total[name] for name in queries()}

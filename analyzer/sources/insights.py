@@ -199,21 +199,23 @@ def to_statement(key: PiKey, window_s: float, text: str, truncated: bool) -> Sta
 
 
 def fingerprint(text: str) -> str:
-    try:
-        from analyzer.sql.parse import fingerprint as parse_fingerprint
-    except ImportError:  # the parsing layer is not there: whitespace- and case-insensitive hash
-        import hashlib
+    """The parsing layer's fingerprint: equal for the `$1`, `?` and literal forms of a statement."""
+    from analyzer.sql.parse import fingerprint as parse_fingerprint
 
-        return hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()[:16]
     return parse_fingerprint(text)
 
 
 def _normalized(text: str) -> str:
-    try:
-        from analyzer.sql.parse import normalized_tokens
-    except ImportError:
-        return " ".join(text.lower().split())
-    return " ".join(normalized_tokens(text))
+    """The parsing layer's normalized text (literals and placeholders alike), for prefix matching."""
+    from analyzer.sql import parse
+
+    norm = getattr(parse, "normalized", None)
+    if norm is not None:
+        return str(norm(text))
+    tokens = getattr(parse, "normalized_tokens", None)
+    if tokens is not None:
+        return " ".join(tokens(text))
+    return " ".join(text.lower().split())
 
 
 def collect(session: SessionLike, db_instance: str, window: Window, limit: int | None = None,
@@ -296,6 +298,13 @@ def merge(statements: list[Statement], pi_statements: list[Statement]) -> list[S
             target = _prefix_match(statements, p.text)
         if target is None:
             merged.append(p)
+            continue
+        if SOURCE in target.source.split("+"):  # a second PI digest of the same statement: add up
+            target.extra["db_load"] = target.extra.get("db_load", 0.0) + p.extra.get("db_load", 0.0)
+            waits = target.extra.setdefault("waits", {})
+            for w, v in p.extra.get("waits", {}).items():
+                waits[w] = waits.get(w, 0.0) + v
+            target.extra.setdefault("pi_ids", [target.extra.get("pi_id")]).append(p.extra.get("pi_id"))
             continue
         for k in ("db_load", "waits", "pi_id", "pi_db_id", "pi_stats", "pi_window_s"):
             if k in p.extra:

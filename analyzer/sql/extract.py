@@ -69,7 +69,8 @@ def shape_of(text: str, catalog: Catalog | None = None, *, truncated: bool = Fal
                           parse_error=f"cannot analyze the statement: {str(e).splitlines()[0]}")
     except Exception as e:  # noqa: BLE001 - the contract is "never raises"; the run must go on
         return QueryShape(kind=kind, truncated=truncated, first_keyword=first,
-                          parse_error=f"internal error while analyzing the statement: {type(e).__name__}: {e}")
+                          parse_error=f"internal error while analyzing the statement: {type(e).__name__}: "
+                                      f"{e}")
 
 
 def _first_keyword(text: str) -> str:

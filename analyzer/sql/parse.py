@@ -115,7 +115,8 @@ def parse(text: str) -> Parsed:
     return Parsed(trees[0])
 
 
-_TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, start: \d+, "
+_TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, start: "
+                          r"\d+, "
                          r"end: \d+, comments: \[.*?\]>")
 _LITERAL_TOKENS = ("STRING", "NUMBER", "NATIONAL", "BIT", "HEX", "BYTE", "RAW", "HEREDOC", "UNICODE")
 
