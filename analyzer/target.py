@@ -24,6 +24,7 @@ from analyzer.errors import TargetError, UsageError
 from analyzer.model import TargetInfo
 
 APPLICATION_NAME = "pgqa"
+MIN_SERVER_MAJOR = 13
 # Every statement pgqa sends starts with this comment. pg_stat_statements keeps leading comments,
 # so the statements collector can leave pgqa's own work (catalog reads, EXPLAINs) out of the top.
 OWN_MARKER = "/* pgqa */"
@@ -188,6 +189,9 @@ class Target:
             raise TargetError(f"connected to {safe_dsn(dsn)} but could not read the server's version "
                               f"and extensions: {scrub(str(e).strip().splitlines()[0], dsn)}",
                               getattr(e, "sqlstate", None)) from None
+        except BaseException:
+            conn.close()
+            raise
         try:
             yield target
         finally:
@@ -279,8 +283,11 @@ class Target:
         return rows[0]["v"] if rows else None
 
     def _describe(self) -> TargetInfo:
-        rows = self.query("target_info", version=sqlfiles.parse_version(
-            self.conn.info.parameter_status("server_version") or "0"))
+        version = self.conn.info.parameter_status("server_version") or "0"
+        if sqlfiles.parse_version(version) < (MIN_SERVER_MAJOR,):
+            raise TargetError(f"{safe_dsn(self.dsn)} runs PostgreSQL {version.split()[0]}; pgqa needs "
+                              f"{MIN_SERVER_MAJOR} or newer (pg_stat_statements 1.8)")
+        rows = self.query("target_info", version=sqlfiles.parse_version(version))
         row = rows[0]
         ext_rows = self.query("extensions", version=0)
         exts = {r["extname"]: r["extversion"] for r in ext_rows}

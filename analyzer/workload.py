@@ -8,12 +8,18 @@ pass over are listed in report.skipped with the reason, never as findings.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from analyzer.model import Catalog, Report, Statement
 from analyzer.sql.extract import shape_of
 from analyzer.sql.parse import fingerprint
-from analyzer.sql.shape import TRANSACTION, UNKNOWN, UTILITY
+from analyzer.sql.shape import TRANSACTION, UNKNOWN, UTILITY, QueryShape
+
+# Below this many statements a worker pool costs more than it saves.
+PARALLEL_MIN = 1000
 
 
 def is_truncated(s: Statement) -> bool:
@@ -54,16 +60,25 @@ def skip_entry(s: Statement) -> dict[str, Any] | None:
 
 
 def prepare(report: Report, statements: list[Statement], catalog: Catalog | None,
-            *, keep_index: bool = False) -> None:
+            *, keep_index: bool = False, jobs: int = 1) -> None:
     """Rank, fingerprint and parse every statement in place (shape), noting skipped ones.
 
-    keep_index keeps an index the source already set (lint: the position in the input file)."""
+    keep_index keeps an index the source already set (lint: the position in the input file).
+    jobs > 1 parses in that many worker processes when there are PARALLEL_MIN statements or more
+    (parsing is CPU-bound and sqlglot holds the GIL)."""
     for i, s in enumerate(statements):
         if not keep_index:
             s.index = i
+        s.truncated = is_truncated(s)
+    todo = [s for s in statements if s.shape is None]
+    if jobs > 1 and len(todo) >= PARALLEL_MIN:
+        results = _parse_parallel([(s.text, s.truncated) for s in todo], catalog, jobs)
+        for s, (fp, shape) in zip(todo, results, strict=True):
+            s.fingerprint = s.fingerprint or fp
+            s.shape = shape
+    for s in statements:
         if not s.fingerprint:
             s.fingerprint = fingerprint(s.text)
-        s.truncated = is_truncated(s)
         if s.shape is None:
             s.shape = shape_of(s.text, catalog, truncated=s.truncated)
         else:
@@ -71,3 +86,19 @@ def prepare(report: Report, statements: list[Statement], catalog: Catalog | None
         entry = skip_entry(s)
         if entry is not None:
             report.skipped.append(entry)
+
+
+def _parse_chunk(items: list[tuple[str, bool]], catalog: Catalog | None) -> list[tuple[str, QueryShape]]:
+    return [(fingerprint(text), shape_of(text, catalog, truncated=cut)) for text, cut in items]
+
+
+def _parse_parallel(items: list[tuple[str, bool]], catalog: Catalog | None,
+                    jobs: int) -> list[tuple[str, QueryShape]]:
+    jobs = max(1, min(jobs, os.cpu_count() or 1))
+    size = max(100, len(items) // (jobs * 4))
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    # fork: the workers start with sqlglot already imported; lint has no threads to worry about
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        parts = pool.map(_parse_chunk, chunks, [catalog] * len(chunks))
+        return [r for part in parts for r in part]

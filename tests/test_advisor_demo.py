@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -123,6 +124,10 @@ def test_pgqa_advise_json_follows_the_report_contract(demo_dsn: str) -> None:
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     assert doc["schema"] == "pgqa.report/1"
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parent.parent / "docs" / "report-schema.json").read_text())
+    jsonschema.validate(doc, schema)
     assert 1 <= len(doc["index_suggestions"]) <= 3
     for s in doc["index_suggestions"]:
         assert {"table", "columns", "include", "where", "ddl", "cost_before", "cost_after",

@@ -174,3 +174,11 @@ def test_missing_idle_timeout_only_while_the_guard_is_off() -> None:
     assert off["idle-connection-hoarding"].key == "application:candidate-list"
     on = {f.rule for f in snapshot_findings(_hoarding_snapshot("5min"))}
     assert on == {"idle-connection-hoarding"}
+
+
+def test_a_missing_store_is_a_usage_error_and_not_created(pgqa: Callable[..., Result],
+                                                          tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "store.db"
+    res = pgqa("--since", "24h", "--store", f"sqlite:///{missing}")
+    assert res.returncode == 2 and "no snapshot store" in res.stderr
+    assert not missing.parent.exists()

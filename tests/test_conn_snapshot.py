@@ -174,3 +174,33 @@ def test_a_role_without_pg_read_all_stats_still_counts_every_slot(pg, known_sess
     assert (mine["worker"].count, mine["waiter"].count, mine["pgqa"].count) == (2, 1, 1)
     assert mine["pgqa"].user == role and mine["pgqa"].by_state == {"active": 1}
     assert snap.notes and "pg_read_all_stats" in snap.notes[0]
+
+
+def test_a_vanished_client_shows_as_an_abandoned_session(fresh_db: str) -> None:
+    """A client killed without closing its connection (a frozen or timed-out Lambda) is counted in
+    sessions_abandoned; the delta between two snapshots becomes the abandoned-sessions finding."""
+    import signal
+    import subprocess
+    import sys
+
+    with Target.connect(fresh_db) as target:
+        before = snapshot.take(target)
+    client = subprocess.Popen([sys.executable, "-c", "import psycopg, sys, time\n"
+                               f"c = psycopg.connect({fresh_db!r}, application_name='frozen')\n"
+                               "print('connected', flush=True)\ntime.sleep(120)"],
+                              stdout=subprocess.PIPE, text=True)
+    assert client.stdout is not None and client.stdout.readline().strip() == "connected"
+    client.send_signal(signal.SIGKILL)
+    client.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while True:
+        with Target.connect(fresh_db) as target:
+            after = snapshot.take(target)
+        grown = after.database_sessions["sessions_abandoned"] - before.database_sessions["sessions_abandoned"]
+        if grown >= 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert grown >= 1
+    (f,) = [f for f in checks.history_findings([before, after]) if f.rule == "abandoned-sessions"]
+    assert f.evidence["sessions_abandoned_delta"] == grown
+    assert "finally" in f.recommendation

@@ -78,7 +78,7 @@ def _over_time(report: Report, args: argparse.Namespace, thresholds: checks.Thre
     from analyzer.connections.snapshot import instance_from_dsn
 
     start = since_iso(args.since)
-    with open_store(args.store or default_store_url()) as store:
+    with open_store(args.store or default_store_url(), create=False) as store:
         instance = args.instance
         if not instance:
             known = store.instances()

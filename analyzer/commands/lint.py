@@ -13,6 +13,7 @@ and the exit code is 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from analyzer import rules as rules_mod
@@ -32,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exclude-rule", action="append", dest="exclude_rules", metavar="NAME",
                    help="do not run this rule (repeatable)")
     p.add_argument("--list-rules", action="store_true", help="list the rules and exit")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="parse with N processes when the input has 1,000 statements or more "
+                   "(default: the number of CPUs)")
     add_output_options(p)
 
 
@@ -54,7 +58,7 @@ def _read(name: str) -> str:
 
 
 def lint_texts(inputs: list[tuple[str, str]], include: list[str] | None = None,
-               exclude: list[str] | None = None, report: Report | None = None) -> Report:
+               exclude: list[str] | None = None, report: Report | None = None, jobs: int = 1) -> Report:
     """Lint already-read inputs (name, text): the whole job without the command line."""
     report = report or new_report()
     statements: list[Statement] = []
@@ -69,7 +73,7 @@ def lint_texts(inputs: list[tuple[str, str]], include: list[str] | None = None,
             s.index = len(statements)
             statements.append(s)
         report.source(f"file:{name}", "ok", f"{len(got.statements)} statements ({got.format})")
-    workload.prepare(report, statements, None, keep_index=True)
+    workload.prepare(report, statements, None, keep_index=True, jobs=jobs)
     report.statements = statements
     report.findings = rules_mod.run_rules(statements, None, include=include, exclude=exclude)
     return report
@@ -96,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             reason = e.strerror or str(e)
             report.source(f"file:{name}", "error", f"cannot read: {reason}")
             print(f"pgqa lint: cannot read {name}: {reason}", file=sys.stderr)
-    lint_texts(inputs, args.rules, args.exclude_rules, report)
+    lint_texts(inputs, args.rules, args.exclude_rules, report, jobs=max(1, args.jobs))
     emit(report, args)
     if unreadable or any(s.status == "error" for s in report.sources):
         return 2

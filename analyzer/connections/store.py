@@ -117,10 +117,13 @@ class StatementSnapshot:
 class Store:
     """One open store. Use `with open_store(url) as store:`."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
         self.path = sqlite_path(url)
         self.dialect = "sqlite" if self.path is not None else "postgresql"
+        if not create and self.path is not None and not self.path.exists():
+            raise UsageError(f"no snapshot store at {self.path}: take snapshots first "
+                             "(pgqa snapshot --every 60), or name the store with --store")
         self._conn: Any = self._open()
         try:
             self._migrate()
@@ -348,8 +351,10 @@ MIGRATIONS = {2: _v2_backfill_groups}
 
 
 @contextmanager
-def open_store(url: str | None = None) -> Iterator[Store]:
-    store = Store(url or default_store_url())
+def open_store(url: str | None = None, *, create: bool = True) -> Iterator[Store]:
+    """The store at `url` (default: PGQA_STORE or the per-user SQLite file); readers pass
+    create=False so that a mistyped path is an error, not a new empty store."""
+    store = Store(url or default_store_url(), create=create)
     try:
         yield store
     finally:
@@ -427,7 +432,7 @@ def statement_window(store_url: str | None, instance: str, since: str) -> list[S
     """The statements of a window from the store's pg_stat_statements snapshots, as deltas,
     most total time first. `since` is a duration ('1h') or an ISO-8601 time."""
     start = since_iso(since)
-    with open_store(store_url) as store:
+    with open_store(store_url, create=False) as store:
         try:
             snaps = store.statement_snapshots(instance)
             texts = store.statement_texts(instance)

@@ -15,7 +15,6 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from analyzer.model import SEVERITIES, Catalog, Finding, Statement, Table, severity_rank
-from analyzer.sql import lexer
 from analyzer.sql.parse import PG, for_parser
 from analyzer.sql.redact import redact
 from analyzer.sql.shape import EQ, IN, QueryShape, Scope, TableRef
@@ -173,6 +172,7 @@ def tie_breaker(scope: Scope, ctx: Context) -> str | None:
 
 # ---- SQL -----------------------------------------------------------------------------------------
 _PARAM = re.compile(r"\$(\d+)")
+_PARAM_TOKEN = re.compile(r"\$\d+")
 
 
 def redacted_tree(s: Statement) -> exp.Expression | None:
@@ -199,15 +199,14 @@ def to_sql(tree: exp.Expression) -> str:
 
 
 def renumber(text: str) -> str:
+    """Placeholders numbered by first appearance. The text comes from a redacted tree, so no
+    string literal can hold a `$n` that this would touch."""
     mapping: dict[str, str] = {}
-    out: list[str] = []
-    for t in lexer.tokens(text):
-        if t.kind == lexer.PARAM:
-            mapping.setdefault(t.text, f"${len(mapping) + 1}")
-            out.append(mapping[t.text])
-        else:
-            out.append(t.text)
-    return "".join(out)
+
+    def number(m: re.Match[str]) -> str:
+        return mapping.setdefault(m.group(), f"${len(mapping) + 1}")
+
+    return _PARAM_TOKEN.sub(number, text)
 
 
 def safe_sql(text: str | None) -> str | None:

@@ -3,17 +3,16 @@ deep-offset-pagination)."""
 
 from __future__ import annotations
 
-import sqlglot
 from sqlglot import exp
 
 from analyzer.model import Statement
 from analyzer.rules.base import Context, next_param, redacted_tree, tie_breaker, to_sql
-from analyzer.sql.parse import DIALECT
+from analyzer.sql.parse import PG
 from analyzer.sql.shape import Scope
 
 
 def _param(n: int) -> exp.Expression:
-    return sqlglot.parse_one(f"${n} ", read=DIALECT)
+    return exp.Parameter(this=exp.Literal.number(n))
 
 
 def keyset_sql(s: Statement, scope: Scope, ctx: Context) -> tuple[str | None, list[str]]:
@@ -29,8 +28,9 @@ def keyset_sql(s: Statement, scope: Scope, ctx: Context) -> tuple[str | None, li
             items.append((o.this.copy(), bool(o.args.get("desc"))))
     tb = tie_breaker(scope, ctx)
     if tb is not None:
-        tb_node = sqlglot.parse_one(tb, read=DIALECT)
-        names = {k.sql(dialect=DIALECT, copy=False) for k, _ in items} | {
+        table, _, column = tb.rpartition(".")
+        tb_node = exp.column(column, table or None)
+        names = {PG.generate(k, copy=False) for k, _ in items} | {
             k.name for k, _ in items if isinstance(k, exp.Column)}
         if tb not in names and tb.split(".")[-1] not in names:
             items.append((tb_node, items[-1][1] if items else False))
@@ -56,4 +56,4 @@ def keyset_sql(s: Statement, scope: Scope, ctx: Context) -> tuple[str | None, li
                                              for k, d in items]))
     tree.set("offset", None)
     tree.set("limit", exp.Limit(expression=_param(n + len(items))))
-    return to_sql(tree), [k.sql(dialect=DIALECT, copy=False) for k, _ in items]
+    return to_sql(tree), [PG.generate(k, copy=False) for k, _ in items]

@@ -115,6 +115,7 @@ class _Walker:
         self.shape = shape
         self.envs: dict[int, _Env] = {}
         self.mine: dict[int, Scope] = {}
+        self.refs: dict[int, TableRef] = {}  # FROM/JOIN node -> its TableRef, made once
 
     # ---- entry ----------------------------------------------------------------------------
     def run(self, tree: exp.Expression) -> None:
@@ -359,12 +360,16 @@ class _Walker:
 
     def _source_ref(self, node: exp.Expression, env: _Env) -> TableRef | None:
         """A base table in FROM/JOIN (not a CTE reference), registered in the scope's env."""
+        known = self.refs.get(id(node))
+        if known is not None:
+            return known
         t = _unwrap_table(node)
         if isinstance(t, exp.Table) and isinstance(t.this, exp.Identifier):
             if not t.db and t.alias_or_name in env.scopes:
                 return None  # a CTE reference (derived tables are Subquery nodes, not Tables)
             ref = self._table_ref(t)
             env.tables[t.alias_or_name] = ref
+            self.refs[id(node)] = ref
             return ref
         return None
 

@@ -183,11 +183,15 @@ def normalized(text: str) -> str:
 
     out = _FOLD.sub(fold, text).lower()
     out = _SPACES.sub(" ", out).strip()
-    out = _BOOL_NULL.sub("?", out)
+    if "true" in out or "false" in out or "null" in out:
+        out = _BOOL_NULL.sub("?", out)
     out = _SPACE_AFTER_PUNCT.sub("", _SPACE_BEFORE_PUNCT.sub("", out))
-    out = _SIGN.sub(r"\1?", out)
-    out = _LIST.sub(r"\1?\2", out)
-    out = _ROWS.sub(r"\1", out)
+    if "-?" in out:
+        out = _SIGN.sub(r"\1?", out)
+    if "?,?" in out:
+        out = _LIST.sub(r"\1?\2", out)
+    if "),(" in out:
+        out = _ROWS.sub(r"\1", out)
     out = out.rstrip(";").rstrip()
     if kept:
         out = re.sub("\x00(\\d+)\x00", lambda m: kept[int(m.group(1))], out)
