@@ -89,6 +89,7 @@ def analyze(options: AnalyzeOptions) -> Report:
             statements = _stage(report, "pg_stat_statements",
                                 lambda: statements_source.collect_into(report, target, options), [])
             report.statements = statements
+            _warn_statements(report, statements)
             if options.since:  # connections issue: deltas over a window of the snapshot store
                 from analyzer.connections.store import window_into
 
@@ -113,6 +114,20 @@ def analyze(options: AnalyzeOptions) -> Report:
             e.partial_report = report  # type: ignore[attr-defined]
         raise
     return report
+
+
+def _warn_statements(report: Report, statements: list[Any]) -> None:
+    """What the user must do to get the whole workload: one line on stderr each, the run goes on."""
+    pgss = next((src for src in report.sources if src.name == "pg_stat_statements"), None)
+    if pgss is None:
+        return
+    if pgss.status == "skipped":
+        print(f"pgqa: pg_stat_statements skipped: {pgss.detail}", file=sys.stderr)
+    hidden = sum(1 for st in statements if st.extra.get("hidden_text"))
+    if hidden:
+        grant = next((part for part in pgss.detail.split("; ") if "<insufficient privilege>" in part), "")
+        print(f"pgqa: pg_stat_statements: {grant or f'{hidden} statement texts are hidden'}",
+              file=sys.stderr)
 
 
 def _catalog(report: Report, target: Target) -> Catalog:

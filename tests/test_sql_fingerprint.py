@@ -4,6 +4,8 @@ gets one fingerprint, so the sources can be joined; different statements get dif
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analyzer.sql.parse import classify, fingerprint, for_parser
 
@@ -98,3 +100,32 @@ def test_placeholders_are_spaced_for_the_parser() -> None:
 ])
 def test_statement_kind_comes_from_the_first_keyword(text: str, kind: str) -> None:
     assert classify(text) == kind
+
+
+LITERAL = st.one_of(
+    st.integers(min_value=-10**9, max_value=10**9).map(str),
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False).map(lambda f: f"{f:.3f}"),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=20)
+    .map(lambda s: "'" + s.replace("'", "''") + "'"),
+    st.sampled_from(["true", "false", "NULL", "$$a;b$$", "E'x\\'y'", "DATE '2026-01-01'"]),
+)
+TEMPLATES = [
+    "SELECT c.id, c.name FROM candidates c WHERE c.status = {} AND c.org_id = {} ORDER BY c.id LIMIT {}",
+    "UPDATE jobs SET title = {}, closed = {} WHERE id = {}",
+    "INSERT INTO t (a, b, c) VALUES ({}, {}, {})",
+    "SELECT count(*) FROM applications WHERE stage IN ({}, {}) AND score > {}",
+    "DELETE FROM sessions WHERE expires_at < {} OR user_id = {} OR token = {}",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(template=st.sampled_from(TEMPLATES), values=st.lists(LITERAL, min_size=3, max_size=3),
+       upper=st.booleans(), spaces=st.sampled_from([" ", "  ", "\n  "]))
+def test_generated_statements_share_a_fingerprint_across_forms(template: str, values: list[str], upper: bool,
+                                                               spaces: str) -> None:
+    pgss = template.format("$1", "$2", "$3")
+    pi = template.format("?", "?", "?").lower()
+    activity = template.format(*values).replace(" WHERE ", f"{spaces}WHERE{spaces}")
+    if upper:
+        activity = activity.replace("SELECT", "select").replace("FROM", "from")
+    assert fingerprint(pgss) == fingerprint(pi) == fingerprint(activity), (pgss, activity)

@@ -192,7 +192,9 @@ def scrub_strings(obj: Any, fn: Callable[[str], str]) -> Any:
 def prepare(report: Report, *, show_literals: bool = False, mask_hosts: bool = False) -> Report:
     """A copy of the report safe to show: literals redacted unless show_literals, host names
     masked when mask_hosts. The original is left as it was."""
-    r = copy.deepcopy(report)
+    # Parsed shapes are read-only here and can be large: share them instead of copying.
+    memo: dict[int, Any] = {id(s.shape): s.shape for s in report.statements if s.shape is not None}
+    r = copy.deepcopy(report, memo)
     if not show_literals:
         _redact_literals(r)
     if mask_hosts:
