@@ -54,8 +54,11 @@ def skip_entry(s: Statement) -> dict[str, Any] | None:
                 "reason": f"{'transaction control' if shape.kind == TRANSACTION else 'utility'} "
                           f"statement ({word}): not a query"}
     if shape.kind == UNKNOWN:
-        return {"index": s.index, "fingerprint": s.fingerprint, "kind": shape.kind,
-                "reason": "empty or unrecognised statement"}
+        reason = "empty or unrecognised statement"
+        if s.text.strip() == "<insufficient privilege>":
+            reason = ("no statement text: <insufficient privilege> (grant pg_read_all_stats, e.g. via "
+                      "pg_monitor, to the role pgqa connects as)")
+        return {"index": s.index, "fingerprint": s.fingerprint, "kind": shape.kind, "reason": reason}
     return None
 
 

@@ -27,8 +27,9 @@ def build(n: int, k: int) -> Report:
     r = Report(generated_at="2026-12-04T14:00:00+00:00", pgqa_version="0.1.0")
     for i in range(n):
         text = (
-            f"SELECT c.*, a.status FROM candidates_{i % 50} c LEFT JOIN applications a ON a.candidate_id = c.id "
-            f"WHERE c.email = 'user{i}@example.com' AND c.created_at > '2026-01-01' ORDER BY c.created_at DESC"
+            f"SELECT c.*, a.status FROM candidates_{i % 50} c LEFT JOIN applications a "
+            f"ON a.candidate_id = c.id WHERE c.email = 'user{i}@example.com' AND c.created_at > '2026-01-01' "
+            "ORDER BY c.created_at DESC"
         )
         r.statements.append(
             Statement(

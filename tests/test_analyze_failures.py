@@ -92,6 +92,9 @@ def test_missing_pg_stat_statements(pg: localpg.LocalServer, fresh_db: str) -> N
     # The run went on: the catalog was still read.
     assert source(report, "catalog")["status"] == "ok"
     assert "Traceback" not in res.stderr
+    # and the user is told on stderr, in one line, what to run
+    told = [ln for ln in res.stderr.splitlines() if "pg_stat_statements" in ln]
+    assert len(told) == 1 and "CREATE EXTENSION pg_stat_statements;" in told[0]
 
 
 def _role(conn: psycopg.Connection[Any], name: str, password: str) -> None:
@@ -134,6 +137,8 @@ def test_role_without_pg_read_all_stats(pg: localpg.LocalServer, fresh_db: str) 
         own = [s for s in report["statements"] if "viewer_own" in s["text"]]
         assert [s["calls"] for s in own] == [3]
         assert not own[0]["extra"].get("hidden_text")
+        told = [ln for ln in res.stderr.splitlines() if "<insufficient privilege>" in ln]
+        assert len(told) == 1 and f"GRANT pg_read_all_stats TO {viewer};" in told[0]
     finally:
         _drop_roles(pg, app, viewer)
 

@@ -89,6 +89,8 @@ def test_pg_stat_statements_csv_export(tmp_path: Path, capsys: pytest.CaptureFix
          "calls": "900000", "total_exec_time": "4500", "mean_exec_time": "0.005", "rows": "900000"},
         {"queryid": "3", "query": "SELECT 1", "calls": "300", "total_exec_time": "1",
          "mean_exec_time": "0.003", "rows": "300"},
+        {"queryid": "5", "query": "<insufficient privilege>", "calls": "10", "total_exec_time": "1",
+         "mean_exec_time": "0.1", "rows": "10"},
         {"queryid": "4", "query": "SELECT now()", "calls": "200", "total_exec_time": "1",
          "mean_exec_time": "0.005", "rows": "200"},
     ]
@@ -104,7 +106,9 @@ def test_pg_stat_statements_csv_export(tmp_path: Path, capsys: pytest.CaptureFix
     unpaged = rules[(0, "unpaged-list")]
     assert unpaged["severity"] == "critical"  # 95% of the time, 5000 rows per call, sorted
     assert (1, "n-plus-one") in rules
-    assert rep["sources"][0]["detail"] == "4 statements (csv)"
+    assert rep["sources"][0]["detail"] == "5 statements (csv)"
+    [hidden] = [s for s in rep["skipped"] if s["index"] == 3]
+    assert "pg_read_all_stats" in hidden["reason"]
 
 
 def test_json_rows_export_and_fail_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,3 +175,20 @@ def test_console_script_runs_without_a_database(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
     assert res.returncode == 0, res.stderr
     assert "wide-select-join" in {f["rule"] for f in json.loads(res.stdout)["findings"]}
+
+
+def test_worker_processes_give_the_same_report() -> None:
+    from analyzer.commands.lint import lint_texts
+    from analyzer.workload import PARALLEL_MIN
+
+    lines = [f"SELECT id, name FROM t{i % 7} WHERE org_id = {i} ORDER BY id" if i % 3 else
+             f"SELECT * FROM a{i % 5} a JOIN b ON b.a_id = a.id WHERE a.id = {i} LIMIT 5" if i % 2 else
+             "VACUUM t" for i in range(PARALLEL_MIN + 50)]
+    text = ";\n".join(lines)
+
+    def summary(jobs: int) -> tuple:
+        rep = lint_texts([("big.sql", text)], jobs=jobs)
+        return ([(f.rule, f.statement_index, f.fingerprint, f.suggested_sql) for f in rep.findings],
+                rep.skipped, [s.fingerprint for s in rep.statements])
+
+    assert summary(1) == summary(2)

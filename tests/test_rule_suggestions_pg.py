@@ -133,7 +133,8 @@ def test_index_ddl_is_accepted(db: psycopg.Connection) -> None:
     available = db.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_trgm'"
                            ).fetchone()[0]
     require(available == 1, "pg_trgm in the PostgreSQL contrib modules")
-    for f in (like, expr):
+    [wrapped] = findings("SELECT id FROM candidates WHERE lower(name) LIKE '%son%'", "leading-wildcard-like")
+    for f in (like, expr, wrapped):
         ddl += [s.strip() for s in f.suggested_sql.split(";") if s.strip()]
     for statement in ddl:
         db.execute(statement)
@@ -142,3 +143,4 @@ def test_index_ddl_is_accepted(db: psycopg.Connection) -> None:
     assert "rewrite" in cast.evidence
     names = {r[0] for r in db.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'candidates'")}
     assert {"candidates_name_trgm_idx", "candidates_email_expr_idx"} <= names
+    assert len([n for n in names if n.startswith("candidates_name_trgm_idx")]) == 2

@@ -7,11 +7,13 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlglot
 
+from analyzer.localpg import LocalServer
 from analyzer.report.json import validate
 
 SHAPES = ("unpaged-list", "wide-select-join", "union-all-aggregates", "upsert-without-change-guard")
@@ -45,9 +47,24 @@ def parses(block: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def demo_report(demo_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_db(pg15: LocalServer) -> Iterator[str]:
+    """A demo database of this module's own: other tests reset pg_stat_statements server-wide,
+    which would leave the shared demo database without a workload by the time these run."""
+    from analyzer.demo import setup_demo
+
+    name = "pgqa_demo_tickets"
+    dsn = setup_demo(pg15, dbname=name, scale=0.2)
+    try:
+        yield dsn
+    finally:
+        with pg15.connect() as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.json"
-    res = pgqa("analyze", "--dsn", demo_dsn, "--format", "json", "--output", str(path))
+    res = pgqa("analyze", "--dsn", demo_db, "--format", "json", "--output", str(path))
     assert res.returncode == 0, res.stderr
     return path
 
@@ -84,9 +101,9 @@ def test_tickets_for_every_incident_shape(demo_report: Path, tmp_path: Path) -> 
     validate(json.loads((out / "findings.json").read_text()))
 
 
-def test_demo_ids_are_stable_across_runs(demo_report: Path, demo_dsn: str, tmp_path: Path) -> None:
+def test_demo_ids_are_stable_across_runs(demo_report: Path, demo_db: str, tmp_path: Path) -> None:
     again = tmp_path / "again.json"
-    res = pgqa("analyze", "--dsn", demo_dsn, "--format", "json", "--output", str(again))
+    res = pgqa("analyze", "--dsn", demo_db, "--format", "json", "--output", str(again))
     assert res.returncode == 0, res.stderr
 
     def ids(path: Path) -> dict[tuple[str, str, str], str]:
@@ -108,7 +125,7 @@ def test_demo_ids_are_stable_across_runs(demo_report: Path, demo_dsn: str, tmp_p
     res = pgqa(
         "analyze",
         "--dsn",
-        demo_dsn,
+        demo_db,
         "--format",
         "json",
         "--baseline",

@@ -45,7 +45,8 @@ def top_statements(plt: Any, report: Report, path: Path) -> bool:
         return False
     labels = [f"#{s.index} {fmt.shorten(s.text, 48)}" for s in top][::-1]
     seconds = [s.total_ms / 1000 for s in top][::-1]
-    shares = [rank.statement_share(report, s) for s in top][::-1]
+    rk = rank.Ranking(report)
+    shares = [rk.share(s) for s in top][::-1]
     fig, ax = plt.subplots(figsize=(11, 0.45 * len(top) + 1.4), dpi=100)
     try:
         bars = ax.barh(range(len(top)), seconds, color="#4472c4")

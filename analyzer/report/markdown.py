@@ -46,9 +46,9 @@ def sql_block(text: str | None, truncated: bool = False) -> list[str]:
     return code(pretty_sql(text, truncated), "sql")
 
 
-def statement_numbers_table(report: Report, s: Statement) -> list[str]:
+def statement_numbers_table(report: Report, s: Statement, rk: rank.Ranking | None = None) -> list[str]:
     nums = fmt.statement_numbers(s)
-    share = rank.statement_share(report, s)
+    share = (rk or rank.Ranking(report)).share(s)
     if share is not None:
         nums.insert(0, ("share of total time", fmt.pct(share)))
     return table([k for k, _ in nums], [[v for _, v in nums]], "r" * (len(nums) - 1) + "l")
@@ -134,8 +134,9 @@ def render_markdown(
     charts = charts or {}
     title = f"pgqa report: {r.target.database}" if r.target and r.target.database else "pgqa report"
     lines = [f"# {title}", "", *_summary(r), ""]
-    lines += _top_statements(r, charts)
-    lines += _findings(r)
+    rk = rank.Ranking(r)
+    lines += _top_statements(r, charts, rk)
+    lines += _findings(r, rk)
     lines += _indexes(r)
     lines += _connections(r, charts)
     lines += _history(r)
@@ -193,19 +194,15 @@ def _summary(r: Report) -> list[str]:
     return out
 
 
-def _top_statements(r: Report, charts: Mapping[str, str]) -> list[str]:
+def _top_statements(r: Report, charts: Mapping[str, str], rk: rank.Ranking) -> list[str]:
     top = [s for s in rank.top_statements(r) if s.has_stats][:TOP_STATEMENTS]
     if not top:
         return []
-    nfind: dict[int, int] = {}
-    for f in r.findings:
-        s = rank.statement_of(r, f)
-        if s is not None:
-            nfind[id(s)] = nfind.get(id(s), 0) + 1
+    nfind = rk.findings_per_statement()
     rows = [
         [
             f"#{s.index}",
-            fmt.pct(rank.statement_share(r, s)),
+            fmt.pct(rk.share(s)),
             fmt.ms(s.total_ms),
             fmt.num(s.calls),
             fmt.ms(s.mean_ms),
@@ -224,8 +221,8 @@ def _top_statements(r: Report, charts: Mapping[str, str]) -> list[str]:
     return out + [""]
 
 
-def _findings(r: Report) -> list[str]:
-    gs = rank.groups(r)
+def _findings(r: Report, rk: rank.Ranking) -> list[str]:
+    gs = rk.groups()
     if not gs:
         return []
     out = ["## Findings, in the order to fix them", ""]
@@ -240,7 +237,7 @@ def _findings(r: Report) -> list[str]:
                 + (f": {fmt.pct(g.share)} of total time" if g.share is not None else f" (from {s.source})"),
                 "",
             ]
-            out += statement_numbers_table(r, s) + [""]
+            out += statement_numbers_table(r, s, rk) + [""]
             out += sql_block(s.text, s.truncated) + [""]
         for f in g.findings:
             out += finding_section(f, "####")

@@ -4,6 +4,9 @@ A statement's share is its total time over the workload's total time. Findings o
 rank by that share, then by severity; a finding about the whole server (connection slots, a
 guard that is missing) has no share: high and critical ones come before every statement, because
 they hurt all of them, the others after.
+
+`Ranking(report)` computes the totals and lookups once; renderers make one per output. The
+module-level functions are the same questions for a single call.
 """
 
 from __future__ import annotations
@@ -30,19 +33,85 @@ def total_ms(report: Report) -> float:
     return sum(s.total_ms for s in report.statements if s.has_stats and s.total_ms > 0)
 
 
+def _finding_key(f: Finding) -> tuple[int, str, str]:
+    return (-severity_rank(f.severity), f.rule, f.id)
+
+
+class Ranking:
+    """Shares, statement lookup and the fix-first order of one report."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.total = total_ms(report)
+        self._by_fp: dict[str, Statement] = {}
+        self._by_index: dict[int, Statement] = {}
+        for s in report.statements:
+            if s.fingerprint:
+                self._by_fp.setdefault(s.fingerprint, s)
+            self._by_index.setdefault(s.index, s)
+        self._groups: list[FindingGroup] | None = None
+
+    def share(self, s: Statement | None) -> float | None:
+        if s is None or not s.has_stats or self.total <= 0:
+            return None
+        return s.total_ms / self.total
+
+    def statement_of(self, f: Finding) -> Statement | None:
+        """The finding's statement: by fingerprint first (stable), then by index."""
+        if f.fingerprint and f.fingerprint in self._by_fp:
+            return self._by_fp[f.fingerprint]
+        if f.statement_index is not None:
+            return self._by_index.get(f.statement_index)
+        return None
+
+    def findings_per_statement(self) -> dict[int, int]:
+        """id(statement) -> number of findings."""
+        out: dict[int, int] = {}
+        for f in self.report.findings:
+            s = self.statement_of(f)
+            if s is not None:
+                out[id(s)] = out.get(id(s), 0) + 1
+        return out
+
+    def groups(self) -> list[FindingGroup]:
+        """Findings grouped by statement, in the order to fix them."""
+        if self._groups is not None:
+            return self._groups
+        by_stmt: dict[int, FindingGroup] = {}
+        server: list[Finding] = []
+        for f in self.report.findings:
+            s = self.statement_of(f)
+            if s is None:
+                server.append(f)
+                continue
+            g = by_stmt.setdefault(id(s), FindingGroup(s, self.share(s)))
+            g.findings.append(f)
+        stmt_groups = list(by_stmt.values())
+        for g in stmt_groups:
+            g.findings.sort(key=_finding_key)
+        stmt_groups.sort(
+            key=lambda g: (-(g.share or 0.0), -g.top_severity, g.statement.index if g.statement else 0)
+        )
+        server.sort(key=_finding_key)
+        first = [
+            FindingGroup(None, None, [f]) for f in server if severity_rank(f.severity) >= SERVER_FIRST_RANK
+        ]
+        last = [f for f in server if severity_rank(f.severity) < SERVER_FIRST_RANK]
+        self._groups = first + stmt_groups + ([FindingGroup(None, None, last)] if last else [])
+        return self._groups
+
+    def ranked_findings(self) -> list[Finding]:
+        return [f for g in self.groups() for f in g.findings]
+
+
 def shares(report: Report) -> dict[int, float]:
     """id(statement) -> share of total time."""
-    total = total_ms(report)
-    if total <= 0:
-        return {}
-    return {id(s): (s.total_ms / total) for s in report.statements if s.has_stats}
+    ranking = Ranking(report)
+    return {id(s): v for s in report.statements if (v := ranking.share(s)) is not None}
 
 
 def statement_share(report: Report, statement: Statement | None) -> float | None:
-    if statement is None or not statement.has_stats:
-        return None
-    total = total_ms(report)
-    return statement.total_ms / total if total > 0 else None
+    return Ranking(report).share(statement)
 
 
 def top_statements(report: Report, n: int | None = None) -> list[Statement]:
@@ -51,47 +120,15 @@ def top_statements(report: Report, n: int | None = None) -> list[Statement]:
 
 
 def statement_of(report: Report, f: Finding) -> Statement | None:
-    """The finding's statement: by fingerprint first (stable), then by index."""
-    if f.fingerprint:
-        for s in report.statements:
-            if s.fingerprint == f.fingerprint:
-                return s
-    if f.statement_index is not None:
-        for s in report.statements:
-            if s.index == f.statement_index:
-                return s
-    return None
-
-
-def _finding_key(f: Finding) -> tuple[int, str, str]:
-    return (-severity_rank(f.severity), f.rule, f.id)
+    return Ranking(report).statement_of(f)
 
 
 def groups(report: Report) -> list[FindingGroup]:
-    """Findings grouped by statement, in the order to fix them."""
-    by_stmt: dict[int, FindingGroup] = {}
-    server: list[Finding] = []
-    for f in report.findings:
-        s = statement_of(report, f)
-        if s is None:
-            server.append(f)
-            continue
-        g = by_stmt.setdefault(id(s), FindingGroup(s, statement_share(report, s)))
-        g.findings.append(f)
-    stmt_groups = list(by_stmt.values())
-    for g in stmt_groups:
-        g.findings.sort(key=_finding_key)
-    stmt_groups.sort(
-        key=lambda g: (-(g.share or 0.0), -g.top_severity, g.statement.index if g.statement else 0)
-    )
-    server.sort(key=_finding_key)
-    first = [FindingGroup(None, None, [f]) for f in server if severity_rank(f.severity) >= SERVER_FIRST_RANK]
-    last = [f for f in server if severity_rank(f.severity) < SERVER_FIRST_RANK]
-    return first + stmt_groups + ([FindingGroup(None, None, last)] if last else [])
+    return Ranking(report).groups()
 
 
 def ranked_findings(report: Report) -> list[Finding]:
-    return [f for g in groups(report) for f in g.findings]
+    return Ranking(report).ranked_findings()
 
 
 def severity_counts(findings: list[Finding]) -> dict[str, int]:

@@ -23,6 +23,9 @@ _SQL_LITERAL_RE = re.compile(f"{_DOLLAR_QUOTED}|{_QUOTED}|{_NUMBER}", re.S)
 _OPEN_QUOTE_RE = re.compile(r"'[^']*\Z")
 _STRING_LITERAL_RE = re.compile(f"{_DOLLAR_QUOTED}|{_QUOTED}", re.S)
 PLACEHOLDER = "?"
+# A text without any of these has no value to hide (a normalized pg_stat_statements text with
+# only $n parameters): redaction can skip it. Comments always go through it.
+_MAY_HOLD_VALUE = re.compile(r"['@]|--|/\*|\$[A-Za-z_\x80-\uffff]*\$|(?<![\w$])\d|\b(?:true|false)\b", re.I)
 
 # Secrets in connection strings, messages and commands.
 _SECRET_RES = (
@@ -65,7 +68,7 @@ def _parser_redact() -> Callable[[str], str] | None:
 def redact_sql(text: str | None) -> str | None:
     """Every literal of a statement replaced by a placeholder. Uses the parser's redaction when
     it exists; whatever it leaves (or when it fails) the conservative regex catches."""
-    if not text:
+    if not text or not _MAY_HOLD_VALUE.search(text):
         return text
     parsed = _parser_redact()
     out = text
@@ -87,7 +90,8 @@ def workload_literals(texts: list[str]) -> set[str]:
             out.update(m.group(0) for m in _SQL_LITERAL_RE.finditer(t))
         return out
     for t in texts:
-        out.update(tok.text for tok in lexer.tokens(t) if tok.kind in lexer.LITERALS)
+        if _MAY_HOLD_VALUE.search(t):
+            out.update(tok.text for tok in lexer.tokens(t) if tok.kind in lexer.LITERALS)
     return out
 
 

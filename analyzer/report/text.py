@@ -98,10 +98,11 @@ def render_text(
 ) -> str:
     r = prepare(report, show_literals=show_literals, mask_hosts=mask_hosts)
     width = max(MIN_WIDTH, width)
-    lines = summary(r, width)
-    lines += _finding_details(r, width)
+    rk = rank.Ranking(r)
+    lines = summary(r, width, rk)
+    lines += _finding_details(r, width, rk)
     lines += _index_details(r, width)
-    lines += _statement_table(r, width)
+    lines += _statement_table(r, width, rk)
     lines += _connection_details(r, width)
     lines += _history(r, width)
     lines += _skipped(r, width)
@@ -109,8 +110,9 @@ def render_text(
     return mask_secrets("\n".join(lines).rstrip() + "\n")
 
 
-def summary(r: Report, width: int) -> list[str]:
+def summary(r: Report, width: int, rk: rank.Ranking | None = None) -> list[str]:
     """What fits one screen: target, sources, top statements, findings, indexes, connections."""
+    rk = rk or rank.Ranking(r)
     lines = [
         f"pgqa report · {r.generated_at} · pgqa {r.pgqa_version}",
         "",
@@ -122,7 +124,7 @@ def summary(r: Report, width: int) -> list[str]:
             for s in r.sources
         )
         lines += _labelled("Sources:", src, width)
-    total = rank.total_ms(r)
+    total = rk.total
     with_stats = [s for s in r.statements if s.has_stats]
     work = f"{len(r.statements)} statements"
     if with_stats:
@@ -145,11 +147,11 @@ def summary(r: Report, width: int) -> list[str]:
     top = [s for s in rank.top_statements(r) if s.has_stats][:SUMMARY_STATEMENTS]
     if top:
         lines += ["", "Top statements by total time"]
-        nfind = _findings_per_statement(r)
+        nfind = rk.findings_per_statement()
         rows = [
             [
                 f"#{s.index}",
-                fmt.pct(rank.statement_share(r, s)),
+                fmt.pct(rk.share(s)),
                 fmt.ms(s.total_ms),
                 fmt.num(s.calls),
                 fmt.ms(s.mean_ms),
@@ -169,18 +171,18 @@ def summary(r: Report, width: int) -> list[str]:
                 droppable=[6, 5, 3],
             )
         )
-    ranked = rank.ranked_findings(r)
+    ranked = rk.ranked_findings()
     if ranked:
         lines += ["", "Top findings (fix these first)"]
         rows = []
         for f in ranked[:SUMMARY_FINDINGS]:
-            s = rank.statement_of(r, f)
+            s = rk.statement_of(f)
             rows.append(
                 [
                     f.severity,
                     f.rule,
                     f"#{s.index}" if s else "server",
-                    fmt.pct(rank.statement_share(r, s)) if s else "-",
+                    fmt.pct(rk.share(s)) if s else "-",
                     (f"[{f.status}] " if f.status == "new" else "") + f.title,
                 ]
             )
@@ -226,21 +228,12 @@ def _connections_line(r: Report) -> str:
     return "; ".join(parts) or "snapshot taken"
 
 
-def _findings_per_statement(r: Report) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for f in r.findings:
-        s = rank.statement_of(r, f)
-        if s is not None:
-            out[id(s)] = out.get(id(s), 0) + 1
-    return out
-
-
 def _ranked_indexes(r: Report) -> list:
     return sorted(r.index_suggestions, key=lambda i: -i.workload_improvement_pct)
 
 
-def _finding_details(r: Report, width: int) -> list[str]:
-    gs = rank.groups(r)
+def _finding_details(r: Report, width: int, rk: rank.Ranking) -> list[str]:
+    gs = rk.groups()
     if not gs:
         return []
     lines = _heading("Findings by statement, in the order to fix them", width)
@@ -318,7 +311,7 @@ def _index_details(r: Report, width: int) -> list[str]:
     return lines
 
 
-def _statement_table(r: Report, width: int) -> list[str]:
+def _statement_table(r: Report, width: int, rk: rank.Ranking) -> list[str]:
     if len(r.statements) <= SUMMARY_STATEMENTS:
         return []
     top = rank.top_statements(r, DETAIL_STATEMENTS)
@@ -326,7 +319,7 @@ def _statement_table(r: Report, width: int) -> list[str]:
     rows = [
         [
             f"#{s.index}",
-            fmt.pct(rank.statement_share(r, s)),
+            fmt.pct(rk.share(s)),
             fmt.ms(s.total_ms),
             fmt.num(s.calls),
             fmt.ms(s.mean_ms),

@@ -44,7 +44,7 @@ def check(s: Statement, ctx: Context) -> list[Finding]:
             known_pattern = p.constant
             base = SEVERITY if known_pattern else "low"
             op = "ILIKE" if p.case_insensitive else "LIKE"
-            col_sql = p.expression or quote_ident(p.column.column)
+            col_sql = f"({p.expression})" if p.expression else quote_ident(p.column.column)
             ddl = None
             if table:
                 ddl = ("CREATE EXTENSION IF NOT EXISTS pg_trgm;\n"

@@ -48,16 +48,16 @@ def check(s: Statement, ctx: Context) -> list[Finding]:
     ordered = bool(root.order_by) or any(sc.order_by for sc in whole)
     severity = scaled(shift(SEVERITY, 1) if ordered else SEVERITY, s, ctx, rows_matter=True)
     tables = [t.key for t in root.tables] or sorted({t.key for sc in whole for t in sc.tables})
-    evidence: dict[str, object] = {
-        "tables": tables,
-        "order_by": [o.expression + (" DESC" if o.descending else "") for o in root.order_by],
-        "read_whole": [sc.name or sc.kind for sc in whole],
-    }
+    evidence: dict[str, object] = {"tables": tables}
+    if root.order_by:
+        evidence["order_by"] = [o.expression + (" DESC" if o.descending else "") for o in root.order_by]
+    if whole:
+        evidence["read_whole"] = [sc.name or sc.kind for sc in whole]
     sql, keys = keyset_sql(s, root, ctx) if root.tables else (None, [])
     if keys:
         evidence["keyset_columns"] = keys
     what = "sorts and returns every matching row" if ordered else "returns every matching row"
-    names = ", ".join(sc.name or sc.kind for sc in whole)
+    names = ", ".join(sc.name or sc.kind for sc in whole)  # CTE / derived table names
     via = f" (reading {names} whole)" if whole and not root.tables else ""
     message = f"The statement {what} of {', '.join(tables)}{via}: there is no LIMIT or FETCH FIRST."
     if keys:
