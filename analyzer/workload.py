@@ -73,17 +73,23 @@ def prepare(report: Report, statements: list[Statement], catalog: Catalog | None
         if not keep_index:
             s.index = i
         s.truncated = is_truncated(s)
-    todo = [s for s in statements if s.shape is None]
+    todo = list(dict.fromkeys((s.text, s.truncated) for s in statements if s.shape is None))
+    parsed: dict[tuple[str, bool], tuple[str, QueryShape]] = {}
     if jobs > 1 and len(todo) >= PARALLEL_MIN:
-        results = _parse_parallel([(s.text, s.truncated) for s in todo], catalog, jobs)
-        for s, (fp, shape) in zip(todo, results, strict=True):
-            s.fingerprint = s.fingerprint or fp
-            s.shape = shape
+        parsed = dict(zip(todo, _parse_parallel(todo, catalog, jobs), strict=True))
+    # A log or a pg_stat_activity capture repeats texts: parse each distinct one once. Shapes are
+    # read-only for their readers, so repeats share one object.
+    seen = parsed
     for s in statements:
+        key = (s.text, s.truncated)
+        if s.shape is None and key in seen:
+            fp, s.shape = seen[key]
+            s.fingerprint = s.fingerprint or fp
         if not s.fingerprint:
             s.fingerprint = fingerprint(s.text)
         if s.shape is None:
             s.shape = shape_of(s.text, catalog, truncated=s.truncated)
+            seen[key] = (s.fingerprint, s.shape)
         else:
             s.shape.truncated = s.shape.truncated or s.truncated
         entry = skip_entry(s)

@@ -114,6 +114,7 @@ def test_budgets_are_respected(shop15: str) -> None:
     report, _ = run_advisor(shop15, max_indexes=2)
     assert len(report.index_suggestions) == 2
     assert report.extra["whatif"]["stopped_by"] == "max-indexes"
+    assert any(n["reason"].startswith("index budget reached (--max-indexes)") for n in report.advice_notes)
     report, _ = run_advisor(shop15, max_index_mb=3.0)
     assert sum(s.size_bytes for s in report.index_suggestions) <= 3 * 1024 * 1024
     higher, _ = run_advisor(shop15, min_gain_pct=30.0)

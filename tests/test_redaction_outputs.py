@@ -27,7 +27,11 @@ def loaded_report():  # type: ignore[no-untyped-def]
             "m",
             suggested_sql="SELECT id FROM candidates WHERE email = 'alice@example.com' "
             "AND phone = '+1 555 0100'",
-            evidence={"sample": {"statement": "UPDATE candidates SET name = 'Alice Smith' WHERE id = 42"}},
+            evidence={
+                "sample": {"statement": "UPDATE candidates SET name = 'Alice Smith' WHERE id = 42"},
+                "plan_excerpt": "Seq Scan on candidates  (cost=0.00..1.01 rows=1)\n"
+                "  Filter: (email = 'bob@example.org'::text)",
+            },
             statement_index=4,
             fingerprint="fp-activity",
         )
@@ -100,3 +104,9 @@ def test_statement_redaction(sql: str) -> None:
     for value in ("alice@example.com", "Alice", "555 0100", "15550100"):
         assert value not in out
     assert out.startswith("SELECT * FROM c WHERE")
+
+
+def test_plan_text_keeps_its_numbers() -> None:
+    md = render(loaded_report(), "markdown")
+    assert "Seq Scan on candidates  (cost=0.00..1.01 rows=1)" in md  # costs and rows stay readable
+    assert "bob@example.org" not in md

@@ -74,6 +74,9 @@ def advise_into(report: Report, target: Any, catalog: Catalog, options: Any) -> 
     """Plans, plan findings and index advice for report.statements, into the report."""
     run = AdvisorRun()
     started = time.perf_counter()
+    if getattr(target, "conn", None) is not None:
+        # no psycopg auto-prepare: it answers a ROLLBACK with DEALLOCATE ALL (see plans.explain)
+        target.conn.prepare_threshold = None
     do_explain = bool(_opt(options, "explain", True))
     do_advise = bool(_opt(options, "advise", True))
     analyze = bool(_opt(options, "explain_analyze", False))
@@ -331,6 +334,9 @@ def _reason(key: str, ex: Explained, sc: StatementCandidates | None, sel: Select
                 f"({', '.join(c.label() for c in sc.candidates[:3])})")
     cand, cost = best
     base = sel.base.get(key, 0.0)
+    if sel.stopped_by in ("max-indexes", "max-index-mb"):
+        return (f"index budget reached (--{sel.stopped_by}): {cand.label()} would take its cost from "
+                f"{base:.0f} to {cost:.0f}")
     heavy = write_bar(run.items, cand.table)[1]
     return (f"gain below threshold: {cand.label()} would take its cost from {base:.0f} to {cost:.0f}, "
             f"too little of the workload's cost for the {min_gain:g}% bar" + (f" ({heavy})" if heavy else ""))

@@ -32,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="leave out statements called fewer than N times (default 1)")
     g.add_argument("--since", metavar="WINDOW",
                    help="use counter deltas over a window from the snapshot store, e.g. 1h, 24h")
+    g.add_argument("--instance", metavar="NAME",
+                   help="with --since: the instance name the snapshots were stored under "
+                   "(default host:port/database of the DSN)")
     g.add_argument("--baseline", metavar="FILE",
                    help="an earlier JSON report to compare with (new, gone, regressed statements)")
     c = p.add_argument_group("checks")
@@ -100,6 +103,8 @@ def options_from_args(args: argparse.Namespace) -> AnalyzeOptions:
     )
     if args.baseline:
         options.extra["baseline"] = args.baseline
+    if args.instance:
+        options.extra["instance"] = args.instance
     return options
 
 

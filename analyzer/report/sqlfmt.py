@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
-_PARAM_RE = re.compile(r"(\$\d+)(?=[^\s\d,);:\]])")
+_PARAM_RE = re.compile(r"(\$\d+)(?=[^\s\d])")
 
 
+@functools.lru_cache(maxsize=2048)  # tickets show one statement once per finding
 def pretty_sql(text: str | None, truncated: bool = False) -> str:
     """One statement, pretty-printed by sqlglot for PostgreSQL; the original (stripped) when it
     does not parse as exactly one statement, or when it was cut at the source's limit (a cut text
@@ -26,7 +28,14 @@ def pretty_sql(text: str | None, truncated: bool = False) -> str:
         trees = [t for t in trees if t is not None]
         if len(trees) != 1 or type(trees[0]).__name__ == "Command":
             return raw
-        out = trees[0].sql(dialect="postgres", pretty=True, unsupported_level=ErrorLevel.RAISE)
+        # the tree is ours alone: no need for sqlglot to copy it before generating
+        out = trees[0].sql(
+            dialect="postgres",
+            pretty=True,
+            unsupported_level=ErrorLevel.RAISE,
+            copy=False,
+            normalize_functions=False,
+        )
     except (SqlglotError, RecursionError, ValueError, KeyError, TypeError):
         return raw
     finally:

@@ -195,7 +195,8 @@ def next_param(tree: exp.Expression) -> int:
 def to_sql(tree: exp.Expression) -> str:
     """SQL of a rewritten tree, placeholders renumbered $1, $2... in order of appearance (a rewrite
     drops some, e.g. OFFSET, and adds others)."""
-    return renumber(PG.generate(tree, copy=False))
+    # comments of the original statement do not belong in a rewrite (and may hold values)
+    return renumber(PG.generate(tree, copy=False, comments=False))
 
 
 def renumber(text: str) -> str:
@@ -216,6 +217,14 @@ def safe_sql(text: str | None) -> str | None:
 
 def quote_ident(name: str) -> str:
     return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
+
+
+def expression_tag(expression: str | None) -> list[str]:
+    """A word for an expression in an index name: `lower(email)` -> ["lower"]."""
+    if not expression:
+        return []
+    m = re.match(r"\s*([A-Za-z_]+)", expression)
+    return [m.group(1).lower() if m else "expr"]
 
 
 def index_name(table: str, *parts: str, suffix: str = "idx") -> str:

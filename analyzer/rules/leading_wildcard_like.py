@@ -18,7 +18,7 @@ reported as low: whether it starts with % depends on the caller.
 from __future__ import annotations
 
 from analyzer.model import Finding, Statement
-from analyzer.rules.base import Context, finding, index_name, quote_ident, scaled
+from analyzer.rules.base import Context, expression_tag, finding, index_name, quote_ident, scaled
 from analyzer.sql.shape import LIKE_INFIX
 
 NAME = "leading-wildcard-like"
@@ -47,8 +47,9 @@ def check(s: Statement, ctx: Context) -> list[Finding]:
             col_sql = f"({p.expression})" if p.expression else quote_ident(p.column.column)
             ddl = None
             if table:
+                name = index_name(table, p.column.column, *expression_tag(p.expression), suffix="trgm_idx")
                 ddl = ("CREATE EXTENSION IF NOT EXISTS pg_trgm;\n"
-                       f"CREATE INDEX CONCURRENTLY {index_name(table, p.column.column, suffix='trgm_idx')} "
+                       f"CREATE INDEX CONCURRENTLY {name} "
                        f"ON {table} USING gin ({col_sql} gin_trgm_ops);")
             message = (f"{op} on {table + '.' if table else ''}{target} with a pattern that "
                        + ("starts with a wildcard" if known_pattern else "is a parameter (it may start with "

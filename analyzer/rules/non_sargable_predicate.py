@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 
 from analyzer.model import Finding, Statement
-from analyzer.rules.base import Context, finding, index_name, scaled, single_row_lookup
+from analyzer.rules.base import Context, expression_tag, finding, index_name, scaled, single_row_lookup
 from analyzer.sql.shape import EQ, IN, LIKE_PREFIX, RANGE, Predicate
 
 NAME = "non-sargable-predicate"
@@ -81,7 +81,8 @@ def check(s: Statement, ctx: Context) -> list[Finding]:
             rewrite = _rewrite(p)
             ddl = None
             if table:
-                ddl = (f"CREATE INDEX CONCURRENTLY {index_name(table, p.column.column, 'expr')} "
+                name = index_name(table, p.column.column, *expression_tag(p.expression))
+                ddl = (f"CREATE INDEX CONCURRENTLY {name} "
                        f"ON {table} (({p.expression}));")
             where = "a JOIN condition" if p.in_join else "WHERE"
             message = (f"{where} compares {p.expression} rather than the column {p.column.column}"

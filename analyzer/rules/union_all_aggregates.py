@@ -55,6 +55,7 @@ def filter_rewrite(s: Statement) -> str | None:
     branches = _branches(union)
     table_sql = None
     projections: list[exp.Expression] = []
+    names_of_first: dict[int, str] = {}
     for i, b in enumerate(branches, start=1):
         if not isinstance(b, exp.Select) or b.args.get("joins") or b.args.get("group") or b.args.get("with_"):
             return None
@@ -77,8 +78,11 @@ def filter_rewrite(s: Statement) -> str | None:
             agg = inner.copy()
             if where is not None:
                 agg = exp.Filter(this=agg, expression=exp.Where(this=where.this.copy()))
-            base = p.alias if isinstance(p, exp.Alias) and p.alias else (
-                type(inner).sql_name().lower() if isinstance(inner, exp.Func) else "value")
+            first = names_of_first.get(j)
+            base = first or (p.alias if isinstance(p, exp.Alias) and p.alias else (
+                type(inner).sql_name().lower() if isinstance(inner, exp.Func) else "value"))
+            if i == 1 and isinstance(p, exp.Alias) and p.alias:
+                names_of_first[j] = p.alias  # the union's column names come from its first branch
             name = f"{base}_{i}" if len(aggs) == 1 else f"{base}_{i}_{j}"
             projections.append(exp.alias_(agg, name))
     if table_sql is None or len(branches) < 2:

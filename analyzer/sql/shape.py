@@ -62,7 +62,7 @@ class OrderItem:
     expression: str  # SQL of the sort key
     column: ColumnRef | None = None  # when the key is a plain column
     descending: bool = False
-    nulls_first: bool | None = None
+    nulls_first: bool | None = None  # None: the default for the direction (ASC last, DESC first)
 
 
 @dataclass
