@@ -182,6 +182,9 @@ class Target:
             conn = psycopg.connect(dsn or "", autocommit=True, row_factory=dict_row, **kwargs)
         except psycopg.Error as e:
             raise describe_connect_error(e, dsn) from None
+        # No automatic server-side prepares: psycopg would answer a ROLLBACK with DEALLOCATE ALL,
+        # dropping the advisor's own prepared statements, and it adds entries the user never wrote.
+        conn.prepare_threshold = None
         try:
             target = cls(conn, dsn, s)
         except psycopg.Error as e:

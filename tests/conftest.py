@@ -93,3 +93,21 @@ def demo_dsn(pg15: localpg.LocalServer) -> str:
     from analyzer.demo import setup_demo
 
     return setup_demo(pg15, dbname="pgqa_demo_tests")
+
+
+@pytest.fixture(scope="module", params=MAJORS, ids=[f"pg{m}" for m in MAJORS])
+def isolated_pg(request: pytest.FixtureRequest) -> Iterator[localpg.LocalServer]:
+    """A server of its own, for tests that change server-wide state (a full
+    pg_stat_statements_reset(), settings): the shared servers hold the demo's workload."""
+    binaries = localpg.find_binaries(request.param)
+    require(binaries is not None, f"PostgreSQL {request.param} binaries (run ./run setup)")
+    assert binaries is not None
+    server = localpg.start(binaries)
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def isolated_db(isolated_pg: localpg.LocalServer) -> Iterator[str]:
+    """A new database on `isolated_pg`; yields its DSN."""
+    yield from _make_db(isolated_pg)

@@ -39,7 +39,10 @@ def _by_table(statements: list) -> dict[str, int]:
     return out
 
 
-def test_window_counts_deltas_across_a_reset_in_the_middle(pg, fresh_db: str, tmp_path: Path) -> None:
+def test_window_counts_deltas_across_a_reset_in_the_middle(isolated_pg, isolated_db: str,
+                                                          tmp_path: Path) -> None:
+    # A full pg_stat_statements_reset() below: on a server of its own, not the shared one.
+    fresh_db = isolated_db
     url = f"sqlite:///{tmp_path / 'store.db'}"
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         for t in ("w1", "w2", "w3"):
@@ -73,7 +76,7 @@ def test_window_counts_deltas_across_a_reset_in_the_middle(pg, fresh_db: str, tm
     calls = _by_table(statements)
     assert calls["w1"] == 5 + 4 + 1
     assert calls["w2"] == 1 + 3 + 2
-    if pg.major >= 17:
+    if isolated_pg.major >= 17:
         assert calls["w3"] == 1 + 1 + 4  # PG17's stats_since shows the entry was recreated
     else:
         assert calls["w3"] == 1 + 1 + (4 - 1)  # PG15 cannot tell a recreated entry whose calls went up
