@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -106,8 +107,9 @@ def _parse_parallel(items: list[tuple[str, bool]], catalog: Catalog | None,
     jobs = max(1, min(jobs, os.cpu_count() or 1))
     size = max(100, len(items) // (jobs * 4))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
-    # fork: the workers start with sqlglot already imported; lint has no threads to worry about
-    context = multiprocessing.get_context("fork")
+    # fork on Linux: the workers start with sqlglot already imported (lint runs no threads that a
+    # fork could break); elsewhere spawn, which is safe with every system library
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         parts = pool.map(_parse_chunk, chunks, [catalog] * len(chunks))
         return [r for part in parts for r in part]

@@ -13,6 +13,7 @@ and the exit code is 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from analyzer import rules as rules_mod
@@ -32,9 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exclude-rule", action="append", dest="exclude_rules", metavar="NAME",
                    help="do not run this rule (repeatable)")
     p.add_argument("--list-rules", action="store_true", help="list the rules and exit")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="parse with N processes when the input has 1,000 distinct statements or more "
-                   "(default 1: worker processes only pay on an otherwise idle machine)")
+                   "(default: the number of CPUs; use 1 on a machine busy with other work)")
     add_output_options(p)
 
 

@@ -17,7 +17,7 @@ from sqlglot.errors import SqlglotError
 from analyzer.model import SEVERITIES, Catalog, Finding, Statement, Table, severity_rank
 from analyzer.sql.parse import PG, for_parser
 from analyzer.sql.redact import redact
-from analyzer.sql.shape import EQ, IN, QueryShape, Scope, TableRef
+from analyzer.sql.shape import EQ, IN, Scope, TableRef
 
 
 @dataclass(frozen=True)
@@ -145,13 +145,6 @@ def single_row_lookup(scope: Scope, ctx: Context) -> bool:
     return "id" in eq_cols  # `<table>_id` would usually be a foreign key, not unique
 
 
-def main_alias(scope: Scope) -> str | None:
-    if not scope.tables:
-        return None
-    t = scope.tables[0]
-    return t.alias or t.name
-
-
 def tie_breaker(scope: Scope, ctx: Context) -> str | None:
     """A unique column of the main table to end a keyset ORDER BY with: the catalog's primary key,
     else an `id` column the statement itself mentions."""
@@ -231,7 +224,3 @@ def index_name(table: str, *parts: str, suffix: str = "idx") -> str:
     raw = "_".join([table.rsplit(".", 1)[-1], *parts, suffix])
     clean = re.sub(r"[^a-z0-9_]+", "_", raw.lower()).strip("_")
     return clean[:63]
-
-
-def shape_root(shape: QueryShape | None) -> Scope | None:
-    return shape.root if shape is not None and shape.is_query else None

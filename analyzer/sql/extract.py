@@ -20,6 +20,7 @@ from sqlglot.optimizer.scope import ScopeType, traverse_scope
 
 from analyzer.model import Catalog
 from analyzer.sql import parse as sqlparse
+from analyzer.sql.lexer import first_keyword
 from analyzer.sql.shape import (
     DELETE,
     EQ,
@@ -45,7 +46,6 @@ from analyzer.sql.shape import (
     TableRef,
 )
 
-_D = sqlparse.DIALECT
 _SUBQUERY_NODES = (exp.Subquery, exp.Select, exp.SetOperation)
 _RANGE_OPS = (exp.GT, exp.GTE, exp.LT, exp.LTE)
 _PARAMS = (exp.Parameter, exp.Placeholder)
@@ -55,7 +55,7 @@ def shape_of(text: str, catalog: Catalog | None = None, *, truncated: bool = Fal
     """The shape of one statement; never raises (a statement that does not parse, or a bug in the
     walk, comes back with parse_error set and the statement kind from its first keyword)."""
     kind = sqlparse.classify(text)
-    first = _first_keyword(text)
+    first = first_keyword(text)
     if kind not in QUERY_KINDS:
         return QueryShape(kind=kind, truncated=truncated, first_keyword=first)
     parsed = sqlparse.parse(text)
@@ -71,12 +71,6 @@ def shape_of(text: str, catalog: Catalog | None = None, *, truncated: bool = Fal
         return QueryShape(kind=kind, truncated=truncated, first_keyword=first,
                           parse_error=f"internal error while analyzing the statement: {type(e).__name__}: "
                                       f"{e}")
-
-
-def _first_keyword(text: str) -> str:
-    from analyzer.sql.lexer import first_keyword
-
-    return first_keyword(text)
 
 
 def tree_kind(tree: exp.Expression) -> str | None:
@@ -199,7 +193,7 @@ class _Walker:
                 scope.tables.append(ref)
         for j in sel.args.get("joins") or []:
             ref = self._source_ref(j.this, env)
-            if ref is not None and isinstance(_unwrap_table(j.this), exp.Table):
+            if ref is not None and isinstance(j.this, exp.Table):
                 scope.tables.append(ref)
             scope.joins.append(JoinRef(kind=_join_kind(j), table=ref or TableRef(name=j.this.alias or "?")))
         # ON conditions: equality pairs on the join, the rest as join predicates
@@ -363,7 +357,7 @@ class _Walker:
         known = self.refs.get(id(node))
         if known is not None:
             return known
-        t = _unwrap_table(node)
+        t = node
         if isinstance(t, exp.Table) and isinstance(t.this, exp.Identifier):
             if not t.db and t.alias_or_name in env.scopes:
                 return None  # a CTE reference (derived tables are Subquery nodes, not Tables)
@@ -588,11 +582,6 @@ class _Walker:
         owners = {self._owner(c, env)[1] for c in cols}
         return cols[0] if len(owners) == 1 and None not in owners else None
 
-    def _has_local_columns(self, node: exp.Expression | None, env: _Env) -> bool:
-        if node is None:
-            return False
-        return any(self._owner(c, env)[0] for c in _own_columns(node))
-
 
 # ---- helpers ----------------------------------------------------------------------------------
 def _sql(node: exp.Expression) -> str:
@@ -618,10 +607,6 @@ def _sql(node: exp.Expression) -> str:
     elif isinstance(node, exp.Boolean):
         return "TRUE" if node.this else "FALSE"
     return sqlparse.PG.generate(node, copy=False, normalize_functions="lower")
-
-
-def _unwrap_table(node: exp.Expression) -> exp.Expression:
-    return node
 
 
 def _is_star(node: exp.Expression) -> bool:
