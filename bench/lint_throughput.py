@@ -194,7 +194,7 @@ def main() -> int:
             continue
         r = json.loads(res.stdout.strip().splitlines()[-1])
         label = ("sqlglot[c] compiled" if r["compiled"] else "sqlglot pure Python") + f", {jobs} process" + (
-            "es" if jobs > 1 else "") + (", all texts distinct" if distinct else "")
+            "es (lint's default)" if jobs > 1 else "") + (", all texts distinct" if distinct else "")
         print(f"{label:<56} {r['per_second']:>7.0f} statements/s wall, {r['per_cpu_second']:>7.0f} per CPU "
               f"second  ({r['statements']} statements, {r['distinct_texts']} distinct, in {r['seconds']} s; "
               f"{r['findings']} findings, {r['skipped']} skipped)")

@@ -144,3 +144,55 @@ def test_index_ddl_is_accepted(db: psycopg.Connection) -> None:
     names = {r[0] for r in db.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'candidates'")}
     assert {"candidates_name_trgm_idx", "candidates_name_lower_trgm_idx",
             "candidates_email_lower_idx"} <= names
+
+
+KPI = ("SELECT $2 AS kpi, count(*) AS value FROM applications WHERE stage = $3 AND created_at >= $1 "
+       "UNION ALL SELECT $4, count(*) FROM applications WHERE stage = $5 AND created_at >= $1 "
+       "UNION ALL SELECT $6, count(*) FROM applications WHERE created_at >= $1 AND candidate_id > $7")
+
+
+def test_filter_rewrite_keeps_the_parameters_and_scans_only_the_shared_rows(db: psycopg.Connection) -> None:
+    """The demo's KPI shape in pg_stat_statements form: the shared `created_at >= $1` goes into the
+    WHERE, the caller's parameters keep their numbers and the label parameters are no longer read."""
+    s = Statement(text=KPI, calls=3, rows=9, total_ms=30.0, mean_ms=10.0)
+    prepare(Report(generated_at="", pgqa_version=""), [s], None)
+    [f] = run_rules([s], None, include=["union-all-aggregates"])
+    assert f.evidence["common_predicates"] == ["created_at >= $1"]
+    assert f.evidence["unused_parameters"] == ["$2", "$4", "$6"]
+    assert f.evidence["output_columns"] == ["value_1", "value_2", "value_3"]
+    assert "from 3 rows to one row" in f.recommendation
+    assert f.suggested_sql.count("FROM applications") == 1 and "WHERE created_at >= $1" in f.suggested_sql
+    types = "(timestamptz, text, text, text, text, text, int)"
+    params: list[object] = [datetime(2026, 1, 8).astimezone(), "new", "new", "hired", "hired", "late", 60]
+    db.execute("DEALLOCATE ALL")
+    db.execute(f"PREPARE original {types} AS {KPI}")
+    union = [r[1] for r in execute(db, "original", params).fetchall()]
+    db.execute(f"PREPARE rewrite {types} AS {f.suggested_sql}")
+    [row] = execute(db, "rewrite", params).fetchall()
+    assert list(row) == union and all(n > 0 for n in union)
+    # the one scan reads only the rows the branches read: the plan filters on the shared condition
+    plan = execute_explain(db, types, f.suggested_sql, params)
+    assert "created_at >=" in plan
+
+
+def execute_explain(db: psycopg.Connection, types: str, text: str, params: list[object]) -> str:
+    db.execute("DEALLOCATE ALL")
+    db.execute(f"PREPARE p {types} AS {text}")
+    values = sql.SQL(", ").join(map(sql.Literal, params))
+    rows = db.execute(sql.SQL("EXPLAIN (COSTS OFF) EXECUTE p({})").format(values)).fetchall()
+    return "\n".join(r[0] for r in rows)
+
+
+def test_filter_rewrite_of_literal_labels_names_the_columns(db: psycopg.Connection) -> None:
+    text = ("SELECT 'screening' AS kpi, count(*) FROM applications WHERE candidate_id <= 60 AND "
+            "stage = 'screen' UNION ALL SELECT 'Hired!' AS kpi, count(*) FROM applications "
+            "WHERE stage = 'hired' AND candidate_id <= 60")
+    [f] = findings(text, "union-all-aggregates")
+    assert f.evidence["output_columns"] == ["screening", "hired"]
+    assert f.evidence["common_predicates"] == ["candidate_id <= $3"]
+    union = [r[1] for r in db.execute(text)]
+    db.execute("DEALLOCATE ALL")
+    db.execute(f"PREPARE s AS {f.suggested_sql}")
+    cur = execute(db, "s", ["screen", "hired", 60])
+    assert [c.name for c in cur.description] == ["screening", "hired"]
+    assert list(cur.fetchone()) == union and all(n > 0 for n in union)

@@ -18,6 +18,7 @@ from analyzer.commands.common import (
     exit_code,
 )
 from analyzer.errors import TargetError, UsageError
+from analyzer.model import Report
 from analyzer.pipeline import AnalyzeOptions, analyze
 
 
@@ -62,6 +63,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     w.add_argument("--db-instance", metavar="ID", help="RDS DB instance identifier")
     w.add_argument("--region", help="AWS region")
     w.add_argument("--profile", help="AWS profile")
+    p.add_argument("--chart", metavar="FILE",
+                   help="write a PNG of the top statements by total time to FILE, linked from the "
+                   "Markdown report (needs matplotlib: pip install 'pgqa[charts]')")
 
 
 def options_from_args(args: argparse.Namespace) -> AnalyzeOptions:
@@ -115,14 +119,34 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.report.json import load
 
     old = load(options.extra["baseline"]) if options.extra.get("baseline") else None
+    if args.chart:
+        from analyzer.report.charts import check_available
+
+        check_available(args.chart)
     try:
         report = analyze(options)
     except TargetError as e:
         partial = getattr(e, "partial_report", None)
         if partial is not None:  # connected, then lost it: write out what was gathered, exit 3
+            _record_command(partial, args)
             emit(partial, args)
         raise
     if old is not None:
         apply_baseline(report, old)
+    _record_command(report, args)
+    if args.chart:
+        from analyzer.report.charts import chart_option
+
+        chart_option(report, args.chart, output=args.output, show_literals=args.show_literals,
+                     mask_hosts=args.mask_hosts)
     emit(report, args)
     return exit_code(report, args)
+
+
+def _record_command(report: Report, args: argparse.Namespace) -> None:
+    """The command line for tickets' reproduce section, without the password."""
+    from analyzer.report.reproduce import command_line, dsn_hint
+
+    t = report.target
+    dsn = args.dsn or (dsn_hint(t.host, t.database, t.user) if t is not None else None)
+    report.extra["command"] = command_line("analyze", add_arguments, args, dsn=dsn)

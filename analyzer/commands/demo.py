@@ -33,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="PostgreSQL major version to run (default: the newest here that has hypopg)")
     g.add_argument("--keep", action="store_true",
                    help="leave the server running and print its DSN and how to stop it")
+    g.add_argument("--chart", metavar="FILE",
+                   help="write a PNG of the top statements by total time to FILE, linked from the "
+                   "Markdown report (needs matplotlib: pip install 'pgqa[charts]')")
 
 
 def say(message: str) -> None:
@@ -79,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
     if args.rounds < 1:
         raise UsageError("--rounds must be at least 1")
     binaries = _binaries(args.pg_version)
+    if args.chart:
+        from analyzer.report.charts import check_available
+
+        check_available(args.chart)
     hypopg = "with hypopg" if binaries.has_extension("hypopg") else "without hypopg"
     say(f"starting PostgreSQL {binaries.major} ({hypopg}) ...")
     try:
@@ -101,6 +108,15 @@ def run(args: argparse.Namespace) -> int:
             say(f"analyzing (the replayed applications left {idle} idle connections open) ...")
             report = analyze(AnalyzeOptions(dsn=dsn, show_literals=args.show_literals,
                                             progress=sys.stderr.isatty()))
+        # the demo's server is gone once the run ends: tickets say how to run the demo again
+        from analyzer.report.reproduce import command_line
+
+        report.extra["command"] = command_line("demo", add_arguments, args, output="demo.json")
+        if args.chart:
+            from analyzer.report.charts import chart_option
+
+            chart_option(report, args.chart, output=args.output, show_literals=args.show_literals,
+                         mask_hosts=args.mask_hosts)
         emit(report, args)
         return exit_code(report, args)
     finally:

@@ -27,6 +27,47 @@ def _pyplot() -> Any:
     return plt
 
 
+def check_available(path: str | None = None) -> None:
+    """UsageError now, before a long run, when --chart FILE cannot be honoured."""
+    _pyplot()
+    if path is not None:
+        folder = Path(path).parent
+        if not folder.is_dir():
+            raise UsageError(f"cannot write the chart {path}: no directory {folder}")
+        if Path(path).is_dir():
+            raise UsageError(f"cannot write the chart {path}: is a directory")
+
+
+def chart_option(
+    report: Report,
+    path: str,
+    *,
+    output: str | None = None,
+    show_literals: bool = False,
+    mask_hosts: bool = False,
+) -> bool:
+    """`--chart FILE` of analyze and demo: the top-statements PNG at path, linked from the
+    Markdown report (relative to the report file when there is one) through report.extra."""
+    import os
+    import sys
+
+    from analyzer.report.redact import prepare
+
+    plt = _pyplot()
+    safe = prepare(report, show_literals=show_literals, mask_hosts=mask_hosts)  # labels show SQL
+    try:
+        written = top_statements(plt, safe, Path(path))
+    except OSError as e:  # the report itself is still written
+        print(f"pgqa: cannot write the chart {path}: {e.strerror}", file=sys.stderr)
+        return False
+    if not written:
+        print(f"pgqa: no statements with counters, so no chart written to {path}", file=sys.stderr)
+        return False
+    link = os.path.relpath(path, os.path.dirname(os.path.abspath(output))) if output else path
+    report.extra.setdefault("charts", {})["top_statements"] = Path(link).as_posix()
+    return True
+
+
 def write_charts(report: Report, out_dir: Path) -> dict[str, str]:
     """Chart name -> file name in out_dir, for the charts this report has data for. The report
     must already be redacted (labels show statement text)."""
@@ -50,10 +91,12 @@ def top_statements(plt: Any, report: Report, path: Path) -> bool:
     fig, ax = plt.subplots(figsize=(11, 0.45 * len(top) + 1.4), dpi=100)
     try:
         bars = ax.barh(range(len(top)), seconds, color="#4472c4")
-        ax.set_yticks(range(len(top)), labels=labels, fontsize=8, family="monospace")
+        # statement texts hold $1, $2: no mathtext, which would read "$1 || (g % $2)" as a formula
+        ax.set_yticks(range(len(top)), labels=labels, fontsize=8, family="monospace", parse_math=False)
         ax.set_xlabel("total execution time (s)")
         ax.set_title(
-            "Top statements by total time" + (f" · {report.target.database}" if report.target else "")
+            "Top statements by total time" + (f" · {report.target.database}" if report.target else ""),
+            parse_math=False,
         )
         for bar, share in zip(bars, shares, strict=True):
             ax.annotate(
@@ -124,7 +167,10 @@ def connections_timeline(plt: Any, report: Report, path: Path) -> bool:
                 label="refused / failed snapshot",
             )
         ax.set_ylabel("connections")
-        ax.set_title("Connection slots over time" + (f" · {h.get('instance')}" if h.get("instance") else ""))
+        ax.set_title(
+            "Connection slots over time" + (f" · {h.get('instance')}" if h.get("instance") else ""),
+            parse_math=False,
+        )
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize=8)

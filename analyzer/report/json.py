@@ -60,11 +60,12 @@ def statement_dict(s: Statement, share: float | None = None) -> dict[str, Any]:
         "plan_ms": s.plan_ms,
         "extra": s.extra,
         "has_stats": s.has_stats,
+        # who ran it where, and whether at top level or inside a function: null where the source
+        # does not say (files, Performance Insights)
+        "user": s.user,
+        "database": s.database,
+        "toplevel": s.toplevel,
     }
-    for k in ("user", "database", "toplevel"):
-        v = getattr(s, k)
-        if v is not None:
-            d[k] = v
     if share is not None:
         d["share_pct"] = round(share * 100, 2)
     return d

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from analyzer.model import Finding, IndexSuggestion, Report, Statement, severity_rank
-from analyzer.report import fmt, rank
+from analyzer.report import fmt, rank, sections
 from analyzer.report.redact import mask_secrets, prepare
 from analyzer.report.sqlfmt import pretty_sql
 
@@ -131,7 +131,9 @@ def render_markdown(
 ) -> str:
     """charts: chart name ("top_statements", "connections") -> image path to link."""
     r = prepare(report, show_literals=show_literals, mask_hosts=mask_hosts)
-    charts = charts or {}
+    # --chart FILE of analyze and demo records its link in the report
+    recorded = r.extra.get("charts")
+    charts = charts or (recorded if isinstance(recorded, dict) else {})
     title = f"pgqa report: {r.target.database}" if r.target and r.target.database else "pgqa report"
     lines = [f"# {title}", "", *_summary(r), ""]
     rk = rank.Ranking(r)
@@ -142,40 +144,25 @@ def render_markdown(
     lines += _history(r)
     lines += _skipped(r)
     lines += _resolved(r)
+    lines += _reproduce(r)
     return mask_secrets("\n".join(lines).rstrip() + "\n")
 
 
 def _summary(r: Report) -> list[str]:
     counts = rank.severity_counts(r.findings)
-    total = rank.total_ms(r)
-    with_stats = [s for s in r.statements if s.has_stats]
     out = [
         f"- **Generated:** {r.generated_at} by pgqa {r.pgqa_version}",
         f"- **Target:** {fmt.target_line(r)}",
     ]
     if r.sources:
-        out.append(
-            "- **Sources:** "
-            + ", ".join(
-                f"{s.name} {s.status}" + (f" ({s.detail})" if s.status != "ok" and s.detail else "")
-                for s in r.sources
-            )
-        )
-    work = f"{len(r.statements)} statements"
-    if with_stats:
-        work += f", {fmt.num(sum(s.calls for s in with_stats))} calls, {fmt.ms(total)} total time"
-    if r.skipped:
-        work += f"; {len(r.skipped)} skipped by the checks"
-    out.append(f"- **Workload:** {work}")
+        out.append("- **Sources:** " + sections.sources_line(r, ", "))
+        out += [f"  - {src.name}: {fmt.one_line(src.detail)}" for src in sections.sources_with_detail(r)]
+    out.append(f"- **Workload:** {sections.workload_line(r)}")
     out.append(
         f"- **Findings:** {len(r.findings)}" + (f" ({fmt.severity_summary(counts)})" if counts else "")
     )
     if r.baseline is not None:
-        b = r.baseline
-        out.append(
-            f"- **Against baseline** of {b.get('generated_at', '?')}: {b.get('new', 0)} new, "
-            f"{b.get('persisting', 0)} persisting, {b.get('resolved', 0)} resolved"
-        )
+        out.append(f"- **Against baseline** of {sections.baseline_counts(r.baseline)}")
     if r.index_suggestions:
         best = max(r.index_suggestions, key=lambda i: i.workload_improvement_pct)
         out.append(
@@ -200,16 +187,7 @@ def _top_statements(r: Report, charts: Mapping[str, str], rk: rank.Ranking) -> l
         return []
     nfind = rk.findings_per_statement()
     rows = [
-        [
-            f"#{s.index}",
-            fmt.pct(rk.share(s)),
-            fmt.ms(s.total_ms),
-            fmt.num(s.calls),
-            fmt.ms(s.mean_ms),
-            fmt.num(round(s.rows_per_call, 1)),
-            nfind.get(id(s), 0),
-            inline(fmt.shorten(s.text, STATEMENT_CELL)),
-        ]
+        [*sections.top_statement_cells(s, rk, nfind), inline(fmt.shorten(s.text, STATEMENT_CELL))]
         for s in top
     ]
     out = ["## Top statements by total time", ""]
@@ -271,15 +249,15 @@ def _indexes(r: Report) -> list[str]:
         return []
     out = ["## Index suggestions", ""]
     by_fp = {s.fingerprint: s for s in r.statements if s.fingerprint}
-    for i in sorted(r.index_suggestions, key=lambda i: -i.workload_improvement_pct):
+    for i in sections.ranked_indexes(r):
         helped = ", ".join(f"#{by_fp[fp].index}" for fp in i.statements if fp in by_fp)
         out += [f"### {i.table} ({', '.join(i.columns)})" + (f": helps {helped}" if helped else ""), ""]
         out += index_lines(i) + [""]
     if r.advice_notes:
         out += ["**No index suggested for:**", ""]
         for n in r.advice_notes:
-            label = _note_label(n) if _note_label(n) else str(n.get("fingerprint", ""))
-            out.append(f"- {label}: {n.get('reason') or n.get('note') or fmt.value_text(n)}")
+            label = sections.note_label(n) or str(n.get("fingerprint", ""))
+            out.append(f"- {label}: {sections.note_reason(n)}")
         out.append("")
     return out
 
@@ -304,35 +282,19 @@ def _connections(r: Report, charts: Mapping[str, str]) -> list[str]:
     if c.oldest_xact_age_s is not None:
         rows.append(["oldest open transaction", f"{fmt.num(c.oldest_xact_age_s)} s"])
     if c.blocked:
-        rows.append(["blocked", "; ".join(f"pid {b.get('pid')} by {b.get('blocked_by')}" for b in c.blocked)])
+        rows.append(["blocked", sections.blocked_text(c.blocked)])
     for k, v in c.guards.items():
         rows.append([k, v])
     out += table(["", "value"], rows, "lr") + [""]
     if c.longest_active:
-        la = c.longest_active
-        q = la.get("query") or la.get("text")
-        secs = la.get("duration_s") or la.get("age_s") or la.get("seconds")
-        out += ["Longest active statement" + (f" ({fmt.num(secs)} s)" if secs is not None else "") + ":", ""]
+        q, secs = sections.longest_active(c.longest_active)
+        out += [f"Longest active statement{secs}:", ""]
         if q:
-            out += sql_block(str(q), truncated=True) + [""]
+            out += sql_block(q, truncated=True) + [""]
     if c.groups:
         out += ["### Connections by client", ""]
-        out += table(
-            ["count", "states", "max idle s", "database", "user", "client", "application"],
-            [
-                [
-                    g.count,
-                    fmt.value_text(g.by_state),
-                    fmt.num(g.max_idle_s),
-                    g.database or "-",
-                    g.user or "-",
-                    g.client_addr or "-",
-                    g.application_name or "-",
-                ]
-                for g in sorted(c.groups, key=lambda g: -g.count)
-            ],
-            "rlrllll",
-        ) + [""]
+        out += table(sections.CONNECTION_GROUP_HEADERS, sections.connection_group_rows(c.groups), "rlrllll")
+        out += [""]
     if charts.get("connections"):
         out += [f"![Connections over time]({charts['connections']})", ""]
     return out
@@ -342,41 +304,20 @@ def _history(r: Report) -> list[str]:
     h = r.connections_history
     if not h:
         return []
-    peak = h.get("peak") or {}
-    out = [
-        "## Connection history",
-        "",
-        f"{h.get('snapshots', 0)} snapshots since {h.get('since') or '?'}"
-        + (
-            f"; peak {peak.get('used')} used ({fmt.num(peak.get('used_pct'))}%) at {peak.get('taken_at')}"
-            if peak
-            else ""
-        )
-        + (f"; p95 {fmt.num(h.get('p95_used_pct'))}%" if h.get("p95_used_pct") is not None else ""),
-        "",
-    ]
-    events = h.get("events") or []
-    if events:
-        out += table(
-            ["at", "status", "error"],
-            [[e.get("taken_at", ""), e.get("status", ""), e.get("error") or ""] for e in events[-20:]],
-        ) + [""]
+    out = ["## Connection history", "", sections.history_line(h), ""]
+    rows = sections.event_rows(h, 20)
+    if rows:
+        out += table(["at", "status", "error"], rows) + [""]
     return out
 
 
 def _skipped(r: Report) -> list[str]:
     if not r.skipped:
         return []
-    reasons: dict[str, int] = {}
-    for sk in r.skipped:
-        reason = str(sk.get("reason") or sk.get("detail") or "unknown")
-        reasons[reason] = reasons.get(reason, 0) + 1
     return [
         f"## Skipped statements ({len(r.skipped)})",
         "",
-        *table(
-            ["count", "reason"], [[n, k] for k, n in sorted(reasons.items(), key=lambda kv: -kv[1])], "rl"
-        ),
+        *table(["count", "reason"], sections.skipped_reasons(r), "rl"),
         "",
     ]
 
@@ -388,25 +329,18 @@ def _resolved(r: Report) -> list[str]:
         f"## Resolved since the baseline ({len(r.resolved_findings)})",
         "",
         *table(
-            ["severity", "rule", "first seen", "finding", "id"],
+            [*sections.RESOLVED_HEADERS, "id"],
             [
-                [
-                    x.get("severity", ""),
-                    x.get("rule", ""),
-                    x.get("first_seen") or "-",
-                    x.get("title", ""),
-                    f"`{x.get('id', '')}`",
-                ]
-                for x in r.resolved_findings
+                [*row, f"`{x.get('id', '')}`"]
+                for row, x in zip(sections.resolved_rows(r), r.resolved_findings, strict=True)
             ],
         ),
         "",
     ]
 
 
-def _note_label(note: dict) -> str:
-    """#rank of the statement an advice note is about, when it says."""
-    for key in ("index", "statement"):
-        if isinstance(note.get(key), int):
-            return f"#{note[key]}"
-    return ""
+def _reproduce(r: Report) -> list[str]:
+    cmd = r.extra.get("command")
+    if not isinstance(cmd, str) or not cmd:
+        return []
+    return ["## Reproduce", "", *code(cmd, "sh"), ""]

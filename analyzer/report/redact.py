@@ -203,7 +203,21 @@ def prepare(report: Report, *, show_literals: bool = False, mask_hosts: bool = F
         _redact_literals(r)
     if mask_hosts:
         _mask_hosts(r)
+    _mask_secrets(r)
     return r
+
+
+def _mask_secrets(r: Report) -> None:
+    """Passwords out of the free text before a renderer wraps or cuts it: a password split over
+    two lines, or cut short, would no longer match the patterns that mask the finished output."""
+    for s in r.sources:
+        s.detail = mask_secrets(s.detail or "")
+    for f in r.findings:
+        f.message = mask_secrets(f.message)
+        f.evidence = scrub_strings(f.evidence, mask_secrets)
+    if r.connections is not None and r.connections.error:
+        r.connections.error = mask_secrets(r.connections.error)
+    r.extra = scrub_strings(r.extra, mask_secrets)
 
 
 def _raw_sql_texts(r: Report) -> list[str]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from tabulate import tabulate
 
 from analyzer.model import Report, severity_rank
-from analyzer.report import fmt, rank
+from analyzer.report import fmt, rank, sections
 from analyzer.report.redact import mask_secrets, prepare
 
 SUMMARY_STATEMENTS = 5
@@ -107,6 +107,7 @@ def render_text(
     lines += _history(r, width)
     lines += _skipped(r, width)
     lines += _resolved(r, width)
+    lines += _source_details(r, width)
     return mask_secrets("\n".join(lines).rstrip() + "\n")
 
 
@@ -119,27 +120,18 @@ def summary(r: Report, width: int, rk: rank.Ranking | None = None) -> list[str]:
         *_labelled("Target:", fmt.target_line(r), width),
     ]
     if r.sources:
-        src = " · ".join(
-            f"{s.name} {s.status}" + (f" ({s.detail})" if s.status != "ok" and s.detail else "")
-            for s in r.sources
-        )
-        lines += _labelled("Sources:", src, width)
-    total = rk.total
-    with_stats = [s for s in r.statements if s.has_stats]
-    work = f"{len(r.statements)} statements"
-    if with_stats:
-        work += f", {fmt.num(sum(s.calls for s in with_stats))} calls, {fmt.ms(total)} total time"
-    if r.skipped:
-        work += f"; {len(r.skipped)} skipped by the checks"
-    lines += _labelled("Workload:", work, width)
+        lines += _labelled("Sources:", sections.sources_line(r, " · "), width)
+        # one line a source: what was read, what is hidden and what to do (in full at the end)
+        pad = " " * LABEL_WIDTH
+        lines += [
+            pad + fmt.shorten(f"{src.name}: {src.detail}", width - LABEL_WIDTH)
+            for src in sections.sources_with_detail(r)
+        ]
+    lines += _labelled("Workload:", sections.workload_line(r), width)
     counts = rank.severity_counts(r.findings)
     line = f"{len(r.findings)}" + (f" ({fmt.severity_summary(counts)})" if counts else "")
     if r.baseline is not None:
-        b = r.baseline
-        line += (
-            f"; against baseline of {b.get('generated_at', '?')}: {b.get('new', 0)} new, "
-            f"{b.get('persisting', 0)} persisting, {b.get('resolved', 0)} resolved"
-        )
+        line += f"; against baseline of {sections.baseline_counts(r.baseline)}"
     lines += _labelled("Findings:", line, width)
     if r.connections is not None:
         lines += _labelled("Connections:", _connections_line(r), width)
@@ -148,19 +140,7 @@ def summary(r: Report, width: int, rk: rank.Ranking | None = None) -> list[str]:
     if top:
         lines += ["", "Top statements by total time"]
         nfind = rk.findings_per_statement()
-        rows = [
-            [
-                f"#{s.index}",
-                fmt.pct(rk.share(s)),
-                fmt.ms(s.total_ms),
-                fmt.num(s.calls),
-                fmt.ms(s.mean_ms),
-                fmt.num(round(s.rows_per_call, 1)),
-                nfind.get(id(s), 0),
-                s.text,
-            ]
-            for s in top
-        ]
+        rows = [[*sections.top_statement_cells(s, rk, nfind), s.text] for s in top]
         lines.append(
             fit_table(
                 rows,
@@ -195,7 +175,7 @@ def summary(r: Report, width: int, rk: rank.Ranking | None = None) -> list[str]:
         lines += ["", "Index suggestions"]
         rows = [
             [f"{i.workload_improvement_pct:.1f}%", i.verified_with, len(i.statements), i.ddl]
-            for i in _ranked_indexes(r)[:SUMMARY_INDEXES]
+            for i in sections.ranked_indexes(r)[:SUMMARY_INDEXES]
         ]
         lines.append(
             fit_table(
@@ -226,10 +206,6 @@ def _connections_line(r: Report) -> str:
     if c.waiting:
         parts.append(f"{c.waiting} waiting on locks")
     return "; ".join(parts) or "snapshot taken"
-
-
-def _ranked_indexes(r: Report) -> list:
-    return sorted(r.index_suggestions, key=lambda i: -i.workload_improvement_pct)
 
 
 def _finding_details(r: Report, width: int, rk: rank.Ranking) -> list[str]:
@@ -290,7 +266,7 @@ def _index_details(r: Report, width: int) -> list[str]:
         return []
     lines = _heading("Index suggestions", width)
     by_fp = {s.fingerprint: s for s in r.statements if s.fingerprint}
-    for i in _ranked_indexes(r):
+    for i in sections.ranked_indexes(r):
         lines.append("")
         lines += _wrap(i.ddl, width, "  ")
         detail = (
@@ -306,8 +282,8 @@ def _index_details(r: Report, width: int) -> list[str]:
     if r.advice_notes:
         lines += ["", "No index suggested for:"]
         for n in r.advice_notes:
-            label = _note_label(n) if _note_label(n) else fmt.shorten(str(n.get("fingerprint", "")), 16)
-            lines += _wrap(f"{label}: {n.get('reason') or n.get('note') or fmt.value_text(n)}", width, "  ")
+            label = sections.note_label(n) or fmt.shorten(str(n.get("fingerprint", "")), 16)
+            lines += _wrap(f"{label}: {sections.note_reason(n)}", width, "  ")
     return lines
 
 
@@ -316,18 +292,7 @@ def _statement_table(r: Report, width: int, rk: rank.Ranking) -> list[str]:
         return []
     top = rank.top_statements(r, DETAIL_STATEMENTS)
     lines = _heading(f"Statements by total time (top {len(top)} of {len(r.statements)})", width)
-    rows = [
-        [
-            f"#{s.index}",
-            fmt.pct(rk.share(s)),
-            fmt.ms(s.total_ms),
-            fmt.num(s.calls),
-            fmt.ms(s.mean_ms),
-            fmt.num(s.rows),
-            s.text,
-        ]
-        for s in top
-    ]
+    rows = [[*sections.statement_cells(s, rk), fmt.num(s.rows), s.text] for s in top]
     lines.append(
         fit_table(
             rows,
@@ -361,38 +326,19 @@ def _connection_details(r: Report, width: int) -> list[str]:
     if c.oldest_xact_age_s is not None:
         lines.append(f"oldest open transaction: {fmt.num(c.oldest_xact_age_s)} s")
     if c.blocked:
-        lines += _wrap(
-            "blocked: " + "; ".join(f"pid {b.get('pid')} by {b.get('blocked_by')}" for b in c.blocked),
-            width,
-            "",
-        )
+        lines += _wrap("blocked: " + sections.blocked_text(c.blocked), width, "")
     if c.longest_active:
-        la = c.longest_active
-        q = la.get("query") or la.get("text") or ""
-        secs = la.get("duration_s") or la.get("age_s") or la.get("seconds")
-        lines += _wrap(
-            f"longest active statement{f' ({fmt.num(secs)} s)' if secs is not None else ''}: {q}", width, ""
-        )
+        q, secs = sections.longest_active(c.longest_active)
+        lines += _wrap(f"longest active statement{secs}: {q}", width, "")
     if c.guards:
         lines += _wrap("guards: " + ", ".join(f"{k}={v}" for k, v in c.guards.items()), width, "")
     if c.groups:
-        rows = [
-            [
-                g.count,
-                fmt.value_text(g.by_state),
-                fmt.num(g.max_idle_s),
-                g.database or "-",
-                g.user or "-",
-                g.client_addr or "-",
-                g.application_name or "-",
-            ]
-            for g in sorted(c.groups, key=lambda g: -g.count)[:15]
-        ]
+        rows = sections.connection_group_rows(c.groups, 15)
         lines += [
             "",
             fit_table(
                 rows,
-                ["count", "states", "max idle s", "database", "user", "client", "application"],
+                sections.CONNECTION_GROUP_HEADERS,
                 width,
                 [1, 3, 4, 5, 6],
                 ["right", "left", "right"] + ["left"] * 4,
@@ -407,24 +353,12 @@ def _history(r: Report, width: int) -> list[str]:
     if not h:
         return []
     lines = _heading("Connection history", width)
-    peak = h.get("peak") or {}
-    lines += _wrap(
-        f"{h.get('snapshots', 0)} snapshots since {h.get('since') or '?'}"
-        + (
-            f"; peak {peak.get('used')} used ({fmt.num(peak.get('used_pct'))}%) at {peak.get('taken_at')}"
-            if peak
-            else ""
-        )
-        + (f"; p95 {fmt.num(h.get('p95_used_pct'))}%" if h.get("p95_used_pct") is not None else ""),
-        width,
-        "",
-    )
+    lines += _wrap(sections.history_line(h), width, "")
     from analyzer.connections.report import history_lines  # sparkline time line, holders at the peak
 
     lines += history_lines(h, width)
-    events = h.get("events") or []
-    if events:
-        rows = [[e.get("taken_at", ""), e.get("status", ""), e.get("error") or ""] for e in events[-10:]]
+    rows = sections.event_rows(h, 10)
+    if rows:
         lines += ["", fit_table(rows, ["at", "status", "error"], width, [2, 0])]
     return lines
 
@@ -433,12 +367,7 @@ def _skipped(r: Report, width: int) -> list[str]:
     if not r.skipped:
         return []
     lines = _heading(f"Skipped statements ({len(r.skipped)})", width)
-    reasons: dict[str, int] = {}
-    for sk in r.skipped:
-        reason = str(sk.get("reason") or sk.get("detail") or "unknown")
-        reasons[reason] = reasons.get(reason, 0) + 1
-    rows = [[n, reason] for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])]
-    lines.append(fit_table(rows, ["count", "reason"], width, 1, ["right", "left"]))
+    lines.append(fit_table(sections.skipped_reasons(r), ["count", "reason"], width, 1, ["right", "left"]))
     return lines
 
 
@@ -446,17 +375,16 @@ def _resolved(r: Report, width: int) -> list[str]:
     if r.baseline is None or not r.resolved_findings:
         return []
     lines = _heading(f"Resolved since the baseline ({len(r.resolved_findings)})", width)
-    rows = [
-        [x.get("severity", ""), x.get("rule", ""), x.get("first_seen") or "-", x.get("title", "")]
-        for x in r.resolved_findings
-    ]
-    lines.append(fit_table(rows, ["severity", "rule", "first seen", "finding"], width, [3, 1]))
+    lines.append(fit_table(sections.resolved_rows(r), sections.RESOLVED_HEADERS, width, [3, 1]))
     return lines
 
 
-def _note_label(note: dict) -> str:
-    """#rank of the statement an advice note is about, when it says."""
-    for key in ("index", "statement"):
-        if isinstance(note.get(key), int):
-            return f"#{note[key]}"
-    return ""
+def _source_details(r: Report, width: int) -> list[str]:
+    """The sources' details in full, as the summary's one line each may cut them."""
+    shown = sections.sources_with_detail(r)
+    if not shown:
+        return []
+    lines = _heading("Sources", width)
+    for src in shown:
+        lines += _wrap(f"{src.name} {src.status}: {src.detail}", width, "")
+    return lines

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analyzer.model import Finding, Report, Statement, severity_rank
-from analyzer.report import fmt, markdown, rank
+from analyzer.report import fmt, markdown, rank, reproduce
 from analyzer.report.redact import mask_secrets, prepare
 
 GROUPS = ("finding", "statement")
@@ -110,20 +110,15 @@ def _dsn_hint(report: Report) -> str:
     t = report.target
     if t is None:
         return ""
-    parts = [
-        f"host={t.host}" if t.host else "",
-        f"dbname={t.database}" if t.database else "",
-        f"user={t.user}" if t.user else "",
-    ]
-    return " ".join(p for p in parts if p)
+    return reproduce.dsn_hint(t.host, t.database, t.user)
 
 
 def reproduce_command(report: Report, input_name: str | None = None) -> list[str]:
     """The pgqa commands that produce this report again, and the ticket files from it."""
     name = shlex.quote(input_name or "report.json")
     cmd = report.extra.get("command") if isinstance(report.extra.get("command"), str) else None
-    if cmd:
-        first = cmd
+    if cmd:  # as recorded by the command that wrote the report, writing to this file's name
+        first = reproduce.with_output(cmd, input_name or "report.json")
     elif report.target is not None:
         first = f"pgqa analyze --dsn {shlex.quote(_dsn_hint(report))} --format json --output {name}"
     else:
@@ -191,8 +186,15 @@ def _verify(report: Report, t: Ticket, input_name: str | None) -> list[str]:
         "",
     ]
     name = shlex.quote(input_name or "report.json")
-    cmd = reproduce_command(report, input_name)[0].replace(f"--output {name}", "--output after.json")
-    out += markdown.code(f"{cmd} --baseline {name}", "sh") + [""]
+    first = reproduce_command(report, input_name)[0]
+    cmd = first.replace(f"--output {name}", "--output after.json")
+    if first.startswith("pgqa analyze"):
+        out += markdown.code(f"{cmd} --baseline {name}", "sh") + [""]
+    else:  # the command has no --baseline of its own (pgqa demo): compare in the tickets
+        out += markdown.code(
+            f"{cmd}\npgqa tickets --input after.json --baseline {name} --out-dir tickets", "sh"
+        )
+        out += [""]
     return out
 
 

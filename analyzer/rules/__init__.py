@@ -6,6 +6,8 @@ catalog and the rule selection; it never opens a connection.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from analyzer.errors import UsageError
 from analyzer.model import Catalog, Finding, Statement, severity_rank
 from analyzer.rules import (
@@ -46,12 +48,22 @@ def run_rules(statements: list[Statement], catalog: Catalog | None, include: lis
     rules = select(include, exclude)
     ctx = Context.build(statements, catalog)
     findings: list[Finding] = []
+    # A file or a pg_stat_activity capture repeats texts; without statistics a statement's findings
+    # depend on its text alone, so a repeat gets copies carrying its own position.
+    seen: dict[tuple[str, bool], list[Finding]] = {}
     for s in statements:
         if s.shape is None:
             s.shape = shape_of(s.text, catalog, truncated=s.truncated)
         if not s.shape.is_query:
             continue
-        for rule in rules:
-            findings += rule.check(s, ctx)
+        key = (s.text, s.truncated)
+        if not s.has_stats and key in seen:
+            findings += [replace(f, statement_index=s.index, fingerprint=s.fingerprint or f.fingerprint,
+                                 evidence=dict(f.evidence)) for f in seen[key]]
+            continue
+        mine = [f for rule in rules for f in rule.check(s, ctx)]
+        if not s.has_stats:
+            seen[key] = mine
+        findings += mine
     findings.sort(key=lambda f: -severity_rank(f.severity))
     return findings

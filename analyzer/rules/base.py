@@ -125,24 +125,83 @@ def unique_keys(table: Table | None) -> list[list[str]]:
     return keys
 
 
+def _norm_expression(text: str) -> str:
+    return re.sub(r"[\s()\"]+", "", text.lower())
+
+
+def _main_equalities(scope: Scope) -> tuple[set[str], set[str]]:
+    """(plain columns, normalized wrapped expressions) of the scope's main table compared by
+    equality (or IN) with a value, outside any OR."""
+    main = scope.tables[0]
+    cols: set[str] = set()
+    exprs: set[str] = set()
+    for p in scope.predicates:
+        if p.op not in (EQ, IN) or p.in_or or p.subquery or p.column.table not in (main.key, None):
+            continue
+        if p.expression is None:
+            cols.add(p.column.column)
+        else:
+            exprs.add(_norm_expression(p.expression))
+    return cols, exprs
+
+
 def single_row_lookup(scope: Scope, ctx: Context) -> bool:
-    """The scope's main table is filtered by equality (or IN) on a whole unique key: from the
-    catalog when it knows the table, statically (no catalog) on a column named `id`."""
+    """The scope's main table is filtered by equality (or IN) on every key column of a unique or
+    primary index: from the catalog when it knows the table (an expression key such as
+    `lower(email)` counts when the statement compares that expression), statically (no catalog)
+    on a column named `id`."""
     if not scope.tables:
         return False
-    main = scope.tables[0]
-    eq_cols = {p.column.column for p in scope.predicates
-               if p.op in (EQ, IN) and not p.in_or and p.expression is None and not p.subquery
-               and p.column.table in (main.key, None)}
-    if not eq_cols:
+    eq_cols, eq_exprs = _main_equalities(scope)
+    if not eq_cols and not eq_exprs:
         return False
-    table = ctx.table(main)
+    table = ctx.table(scope.tables[0])
     keys = unique_keys(table)
     if keys:
-        return any(all(c in eq_cols for c in key) for key in keys)
+        return any(all(c in eq_cols or _norm_expression(c) in eq_exprs for c in key) for key in keys)
     if table is not None:
         return False  # the catalog knows the table and it has no unique key on these columns
     return "id" in eq_cols  # `<table>_id` would usually be a foreign key, not unique
+
+
+# Foreign keys that split a table by customer: one value still selects a large share of the rows.
+_TENANT_KEYS = frozenset({"org_id", "organization_id", "company_id", "tenant_id", "account_id",
+                          "workspace_id"})
+
+
+def foreign_key_equality(scope: Scope) -> str | None:
+    """A `<parent>_id = $n` equality on the main table (the children of one parent row, usually a
+    handful), not a tenant key such as `org_id`; the column name, or None."""
+    if not scope.tables:
+        return None
+    eq_cols, _ = _main_equalities(scope)
+    found = sorted(c for c in eq_cols if c.endswith("_id") and c != "_id" and c not in _TENANT_KEYS)
+    return found[0] if found else None
+
+
+def rows_per_value(scope: Scope, ctx: Context) -> float | None:
+    """The catalog's estimate (pg_stats n_distinct) of the rows one equality on the main table
+    selects: the smallest over its equality-compared columns, None when unknown."""
+    if not scope.tables:
+        return None
+    table = ctx.table(scope.tables[0])
+    if table is None:
+        return None
+    eq_cols, _ = _main_equalities(scope)
+    best: float | None = None
+    for name in eq_cols:
+        col = table.column(name)
+        nd = col.n_distinct if col is not None else None
+        if not nd:
+            continue
+        if nd < 0:
+            rows = 1 / -nd
+        elif table.live_rows > 0:
+            rows = table.live_rows / nd
+        else:
+            continue
+        best = rows if best is None else min(best, rows)
+    return best
 
 
 def tie_breaker(scope: Scope, ctx: Context) -> str | None:
@@ -175,9 +234,16 @@ def redacted_tree(s: Statement) -> exp.Expression | None:
         return None
     try:
         trees = PG.parse(for_parser(redact(s.text)))
-        return trees[0] if trees else None
     except (SqlglotError, RecursionError, ValueError, TypeError, KeyError, AttributeError, IndexError):
         return None
+    tree = trees[0] if trees else None
+    if tree is not None:
+        # `interval '7 days'` redacted is `interval $6`, which sqlglot writes back as INTERVAL '6':
+        # a typed parameter says the same and survives generation
+        for node in list(tree.find_all(exp.Interval)):
+            if isinstance(node.this, exp.Parameter) and not node.args.get("unit"):
+                node.replace(exp.Cast(this=node.this, to=exp.DataType.build("interval")))
+    return tree
 
 
 def next_param(tree: exp.Expression) -> int:
