@@ -10,37 +10,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analyzer.commands.common import add_output_options, add_target_options, emit, exit_code
+from analyzer.commands.common import (
+    add_advisor_options,
+    add_output_options,
+    add_target_options,
+    check_advisor_args,
+    emit,
+    exit_code,
+)
 from analyzer.errors import UsageError
 from analyzer.model import Catalog, Report
 from analyzer.pipeline import AnalyzeOptions, _stage, new_report, progress
 from analyzer.target import SessionSettings, Target
-
-
-def add_advisor_options(p: argparse.ArgumentParser) -> None:
-    a = p.add_argument_group("index advice")
-    a.add_argument("--whatif", choices=("hypopg", "real", "off"), default="hypopg",
-                   help="verify candidates with hypothetical indexes (hypopg, default); 'real' builds "
-                   "them inside a rolled-back transaction (sandbox databases only: takes locks and "
-                   "time); 'off' gives unverified heuristic suggestions")
-    a.add_argument("--min-gain", type=float, default=2.0, metavar="PCT",
-                   help="the next index must cut at least PCT percent of the remaining workload cost "
-                   "(default 2)")
-    a.add_argument("--max-indexes", type=int, default=10, metavar="N",
-                   help="suggest at most N indexes (default 10)")
-    a.add_argument("--max-index-mb", type=float, metavar="MB",
-                   help="total size budget of the suggested indexes, MB")
-
-
-def check_advisor_args(args: argparse.Namespace) -> None:
-    if args.statement_timeout <= 0:
-        raise UsageError("--statement-timeout must be more than 0 seconds")
-    if args.max_indexes < 0:
-        raise UsageError("--max-indexes cannot be negative")
-    if args.max_index_mb is not None and args.max_index_mb <= 0:
-        raise UsageError("--max-index-mb must be more than 0")
-    if args.min_gain < 0:
-        raise UsageError("--min-gain cannot be negative")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

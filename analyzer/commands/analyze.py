@@ -11,9 +11,11 @@ import argparse
 import sys
 
 from analyzer.commands.common import (
+    add_advisor_options,
     add_output_options,
     add_store_option,
     add_target_options,
+    check_advisor_args,
     emit,
     exit_code,
 )
@@ -37,7 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --since: the instance name the snapshots were stored under "
                    "(default host:port/database of the DSN)")
     g.add_argument("--baseline", metavar="FILE",
-                   help="an earlier JSON report to compare with (new, gone, regressed statements)")
+                   help="an earlier JSON report: mark each finding new or persisting and list the "
+                   "resolved ones (by stable finding id)")
     c = p.add_argument_group("checks")
     c.add_argument("--rule", action="append", dest="rules", metavar="ID",
                    help="run only this static rule (repeatable)")
@@ -47,17 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     c.add_argument("--analyze", action="store_true",
                    help="EXPLAIN ANALYZE SELECT statements (executes them, in a rolled-back transaction)")
     c.add_argument("--no-connections", action="store_true", help="skip the connection-slot snapshot")
-    a = p.add_argument_group("index advice")
+    a = add_advisor_options(p)
     a.add_argument("--no-advice", action="store_true", help="no index advice")
-    a.add_argument("--whatif", choices=("hypopg", "real", "off"), default="hypopg",
-                   help="verify candidate indexes with hypopg (default), real indexes (needs a "
-                   "writable scratch copy), or not at all (heuristic only)")
-    a.add_argument("--min-gain", type=float, default=2.0, metavar="PCT",
-                   help="suggest an index only if it cuts the workload cost by PCT percent (default 2)")
-    a.add_argument("--max-indexes", type=int, default=10, metavar="N",
-                   help="suggest at most N indexes (default 10)")
-    a.add_argument("--max-index-mb", type=float, metavar="MB",
-                   help="total size budget of the suggested indexes")
     w = p.add_argument_group("AWS Performance Insights")
     w.add_argument("--pi", action="store_true", help="merge Performance Insights top SQL (RDS)")
     w.add_argument("--db-instance", metavar="ID", help="RDS DB instance identifier")
@@ -73,12 +67,7 @@ def options_from_args(args: argparse.Namespace) -> AnalyzeOptions:
         raise UsageError("--top must be at least 1")
     if args.min_calls < 0:
         raise UsageError("--min-calls cannot be negative")
-    if args.statement_timeout <= 0:
-        raise UsageError("--statement-timeout must be more than 0 seconds")
-    if args.max_indexes < 0:
-        raise UsageError("--max-indexes cannot be negative")
-    if args.max_index_mb is not None and args.max_index_mb <= 0:
-        raise UsageError("--max-index-mb must be more than 0")
+    check_advisor_args(args)
     if args.analyze and args.no_explain:
         raise UsageError("--analyze and --no-explain contradict each other")
     options = AnalyzeOptions(

@@ -69,5 +69,29 @@ def exit_code(report: Report, args: argparse.Namespace) -> int:
     return 0
 
 
-def not_available(name: str) -> int:
-    raise UsageError(f"'{name}' is not available yet in this version of pgqa")
+def add_advisor_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The advisor's options, shared by analyze, advise and explain."""
+    a = p.add_argument_group("index advice")
+    a.add_argument("--whatif", choices=("hypopg", "real", "off"), default="hypopg",
+                   help="verify candidates with hypothetical indexes (hypopg, default); 'real' builds "
+                   "them inside a rolled-back transaction (sandbox databases only: takes locks and "
+                   "time); 'off' gives unverified heuristic suggestions")
+    a.add_argument("--min-gain", type=float, default=2.0, metavar="PCT",
+                   help="the next index must cut at least PCT percent of the remaining workload cost "
+                   "(default 2)")
+    a.add_argument("--max-indexes", type=int, default=10, metavar="N",
+                   help="suggest at most N indexes (default 10)")
+    a.add_argument("--max-index-mb", type=float, metavar="MB",
+                   help="total size budget of the suggested indexes, MB")
+    return a
+
+
+def check_advisor_args(args: argparse.Namespace) -> None:
+    if args.statement_timeout <= 0:
+        raise UsageError("--statement-timeout must be more than 0 seconds")
+    if args.max_indexes < 0:
+        raise UsageError("--max-indexes cannot be negative")
+    if args.max_index_mb is not None and args.max_index_mb <= 0:
+        raise UsageError("--max-index-mb must be more than 0")
+    if args.min_gain < 0:
+        raise UsageError("--min-gain cannot be negative")

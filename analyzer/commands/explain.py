@@ -10,8 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analyzer.commands.advise import add_advisor_options, check_advisor_args, session_settings
-from analyzer.commands.common import add_output_options, add_target_options, emit, exit_code, output_format
+from analyzer.commands.advise import session_settings
+from analyzer.commands.common import (
+    add_advisor_options,
+    add_output_options,
+    add_target_options,
+    check_advisor_args,
+    emit,
+    exit_code,
+    output_format,
+)
 from analyzer.errors import UsageError
 from analyzer.model import Catalog, Report, Statement
 from analyzer.pipeline import AnalyzeOptions, _stage, new_report
