@@ -104,22 +104,24 @@ def _detail(version: str, rows: list[dict[str, Any]], statements: list[Statement
             user: str, min_calls: int) -> str:
     head = rows[0] if rows else {}
     matched = int(head.get("matched") or 0)
+    # What the user must act on comes first: a narrow terminal cuts the tail of this line.
+    actions: list[str] = []
+    hidden = int(head.get("hidden") or 0)
+    if hidden:
+        actions.append(f"{hidden} texts hidden as {HIDDEN_TEXT} (statements of other roles): "
+                       f"GRANT pg_read_all_stats TO {quote_ident(user)};")
+    dealloc = int(head.get("dealloc") or 0)
+    if dealloc:
+        actions.append(f"{dealloc} entries evicted since the last reset: raise pg_stat_statements.max")
     parts = [f"extension {version}: {len(statements)} of {matched} statements in database {database}"
              + (f" with at least {min_calls} calls" if min_calls > 1 else "")
              + ", top by total execution time"]
     others = int(head.get("other_databases") or 0)
     if others:
         parts.append(f"{others} more in other databases (connect to them with --dsn to analyze those)")
-    hidden = int(head.get("hidden") or 0)
-    if hidden:
-        parts.append(f"{hidden} texts hidden as {HIDDEN_TEXT} (statements of other roles): "
-                     f"GRANT pg_read_all_stats TO {quote_ident(user)};")
     if head.get("stats_reset") is not None:
         parts.append(f"counters since {head['stats_reset'].isoformat(timespec='seconds')}")
-    dealloc = int(head.get("dealloc") or 0)
-    if dealloc:
-        parts.append(f"{dealloc} entries evicted since then: raise pg_stat_statements.max")
-    return "; ".join(parts)
+    return "; ".join(actions + parts)
 
 
 def collect_into(report: Report, target: Target, options: Any) -> list[Statement]:
