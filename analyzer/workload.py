@@ -16,7 +16,7 @@ from typing import Any
 
 from analyzer.model import Catalog, Report, Statement
 from analyzer.sql.extract import shape_of
-from analyzer.sql.parse import fingerprint
+from analyzer.sql.parse import Reader, fingerprint
 from analyzer.sql.shape import TRANSACTION, UNKNOWN, UTILITY, QueryShape
 
 # Below this many statements a worker pool costs more than it saves.
@@ -81,6 +81,7 @@ def prepare(report: Report, statements: list[Statement], catalog: Catalog | None
     # A log or a pg_stat_activity capture repeats texts: parse each distinct one once. Shapes are
     # read-only for their readers, so repeats share one object.
     seen = parsed
+    reader = Reader()
     for s in statements:
         key = (s.text, s.truncated)
         if s.shape is None and key in seen:
@@ -89,7 +90,7 @@ def prepare(report: Report, statements: list[Statement], catalog: Catalog | None
         if not s.fingerprint:
             s.fingerprint = fingerprint(s.text)
         if s.shape is None:
-            s.shape = shape_of(s.text, catalog, truncated=s.truncated)
+            s.shape = shape_of(s.text, catalog, truncated=s.truncated, reader=reader)
             seen[key] = (s.fingerprint, s.shape)
         else:
             s.shape.truncated = s.shape.truncated or s.truncated
@@ -99,7 +100,8 @@ def prepare(report: Report, statements: list[Statement], catalog: Catalog | None
 
 
 def _parse_chunk(items: list[tuple[str, bool]], catalog: Catalog | None) -> list[tuple[str, QueryShape]]:
-    return [(fingerprint(text), shape_of(text, catalog, truncated=cut)) for text, cut in items]
+    reader = Reader()
+    return [(fingerprint(text), shape_of(text, catalog, truncated=cut, reader=reader)) for text, cut in items]
 
 
 def _parse_parallel(items: list[tuple[str, bool]], catalog: Catalog | None,

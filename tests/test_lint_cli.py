@@ -192,3 +192,16 @@ def test_worker_processes_give_the_same_report() -> None:
                 rep.skipped, [s.fingerprint for s in rep.statements])
 
     assert summary(1) == summary(2)
+
+
+def test_text_that_only_looks_like_json_is_linted_as_sql(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    # found by the property test: stdin starting with `{` was refused as a broken export (exit 2)
+    f = tmp_path / "notes.sql"
+    f.write_text("{VACUUM t;\nSELECT id FROM candidates ORDER BY random()")
+    code = main(["lint", "--format", "json", str(f), "--rule", "order-by-random"])
+    captured = capsys.readouterr()
+    rep = json.loads(captured.out)
+    assert code == 0 and rep["sources"][0]["status"] == "ok"
+    assert [s["index"] for s in rep["skipped"]] == [0] and rep["findings"][0]["statement"]["index"] == 1
+    assert "read as SQL text" in captured.err

@@ -28,6 +28,7 @@ def test_shared_conditions_go_into_the_where_with_the_original_numbers() -> None
     assert "FILTER(WHERE event_type = $4)" in sql and "FILTER(WHERE event_type = $8)" in sql
     assert f.evidence["common_predicates"] == ["company_id = $1", "created_at >= $2"]
     assert f.evidence["unused_parameters"] == ["$3", "$5", "$7"]
+    assert "keep their numbers" in f.recommendation
     assert "from 3 rows to one row" in f.recommendation and "value_1, value_2, value_3" in f.recommendation
 
 
@@ -48,6 +49,8 @@ def test_literal_texts_are_numbered_in_order_and_labels_name_the_columns() -> No
                                "FILTER(WHERE status = $2) AS hired FROM applications WHERE company_id = $3")
     assert f.evidence["common_predicates"] == ["company_id = $3"]
     assert "unused_parameters" not in f.evidence
+    assert "stand for the statement's literals" in f.recommendation
+    assert "keep their numbers" not in f.recommendation
 
 
 def test_labels_that_look_like_data_do_not_become_column_names() -> None:

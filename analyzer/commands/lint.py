@@ -22,7 +22,8 @@ from analyzer.commands.common import add_output_options, emit, exit_code
 from analyzer.errors import UsageError
 from analyzer.model import Report, Statement
 from analyzer.pipeline import new_report
-from analyzer.sources.files import FileFormatError, read_text
+from analyzer.sources.files import FileFormatError, FileStatements, read_text
+from analyzer.sql.split import split_statements
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -57,6 +58,15 @@ def _read(name: str) -> str:
     return data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
 
 
+_EXPORT_SUFFIXES = (".csv", ".json", ".jsonl", ".ndjson")
+
+
+def _as_sql(name: str, text: str) -> FileStatements:
+    return FileStatements(name, "sql", [Statement(text=p.text, source="file", has_stats=False, index=i,
+                                                  extra={"file": name, "line": p.line})
+                                        for i, p in enumerate(split_statements(text))])
+
+
 def lint_texts(inputs: list[tuple[str, str]], include: list[str] | None = None,
                exclude: list[str] | None = None, report: Report | None = None, jobs: int = 1) -> Report:
     """Lint already-read inputs (name, text): the whole job without the command line."""
@@ -66,9 +76,14 @@ def lint_texts(inputs: list[tuple[str, str]], include: list[str] | None = None,
         try:
             got = read_text(name, text)
         except FileFormatError as e:
-            report.source(f"file:{name}", "error", str(e))
-            print(f"pgqa lint: {name}: {e}", file=sys.stderr)
-            continue
+            if name.lower().endswith(_EXPORT_SUFFIXES):
+                report.source(f"file:{name}", "error", str(e))
+                print(f"pgqa lint: {name}: {e}", file=sys.stderr)
+                continue
+            # only its first character made it look like an export: lint it as the SQL text it is
+            print(f"pgqa lint: {name}: not a pg_stat_statements export ({e}); read as SQL text",
+                  file=sys.stderr)
+            got = _as_sql(name, text)
         for s in got.statements:
             s.index = len(statements)
             statements.append(s)

@@ -117,6 +117,7 @@ class Rewrite:
     columns: list[str]
     common: list[str]  # the predicates of every branch, hoisted into the WHERE of the one scan
     unused_parameters: list[str]  # placeholders of the original the rewrite no longer reads (labels)
+    kept_numbers: bool = True  # False when the original had literals only: the placeholders are ours
 
 
 def filter_rewrite(s: Statement) -> Rewrite | None:
@@ -195,7 +196,8 @@ def filter_rewrite(s: Statement) -> Rewrite | None:
         def number(m: re.Match[str]) -> str:
             return mapping.get(m.group(), m.group())
         return Rewrite(sql=_PLACEHOLDER.sub(number, sql), columns=columns,
-                       common=[_PLACEHOLDER.sub(number, c) for c in common], unused_parameters=[])
+                       common=[_PLACEHOLDER.sub(number, c) for c in common], unused_parameters=[],
+                       kept_numbers=False)
     unused = sorted(callers - set(_PLACEHOLDER.findall(sql)), key=lambda p: int(p[1:]))
     return Rewrite(sql=sql, columns=columns, common=common, unused_parameters=unused)
 
@@ -238,10 +240,15 @@ def check(s: Statement, ctx: Context) -> list[Finding]:
                    "would do.")
         where = (f" The conditions every branch shares ({' AND '.join(rewrite.common)}) stay in the WHERE, "
                  "so the one scan reads only the rows the branches read." if rewrite.common else "")
-        unused = (f" The parameters keep their numbers, so the caller passes the same ones; "
-                  f"{', '.join(rewrite.unused_parameters)} (the branch labels) are no longer read (declare "
-                  "their types when preparing, or drop them)." if rewrite.unused_parameters else
-                  " The parameters keep their numbers, so the caller passes the same ones.")
+        unused = ""
+        if rewrite.unused_parameters:
+            unused = (f" The parameters keep their numbers, so the caller passes the same ones; "
+                      f"{', '.join(rewrite.unused_parameters)} (the branch labels) are no longer read "
+                      "(declare their types when preparing, or drop them).")
+        elif rewrite.kept_numbers:
+            unused = " The parameters keep their numbers, so the caller passes the same ones."
+        else:
+            unused = " The placeholders stand for the statement's literals, in order of appearance."
         recommendation = ("Compute every figure in one scan with aggregate FILTER (WHERE ...) clauses "
                           f"(suggested SQL). The result shape changes from {n} rows to one row with one "
                           f"column per figure ({', '.join(rewrite.columns)}): adapt the code that reads "

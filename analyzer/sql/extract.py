@@ -51,14 +51,16 @@ _RANGE_OPS = (exp.GT, exp.GTE, exp.LT, exp.LTE)
 _PARAMS = (exp.Parameter, exp.Placeholder)
 
 
-def shape_of(text: str, catalog: Catalog | None = None, *, truncated: bool = False) -> QueryShape:
+def shape_of(text: str, catalog: Catalog | None = None, *, truncated: bool = False,
+             reader: sqlparse.Reader | None = None) -> QueryShape:
     """The shape of one statement; never raises (a statement that does not parse, or a bug in the
-    walk, comes back with parse_error set and the statement kind from its first keyword)."""
+    walk, comes back with parse_error set and the statement kind from its first keyword). A loop
+    over many statements passes one reader."""
     kind = sqlparse.classify(text)
     first = first_keyword(text)
     if kind not in QUERY_KINDS:
         return QueryShape(kind=kind, truncated=truncated, first_keyword=first)
-    parsed = sqlparse.parse(text)
+    parsed = sqlparse.parse(text, reader)
     if parsed.tree is None:
         return QueryShape(kind=kind, truncated=truncated, first_keyword=first, parse_error=parsed.error,
                           error_line=parsed.line, error_column=parsed.col)
