@@ -100,3 +100,25 @@ def test_markdown_shows_the_recorded_command_to_reproduce() -> None:
     section = md.split("\n## Reproduce\n", 1)[1]
     assert re.search(r"```sh\npgqa demo --format json --output demo.json\n```", section)
     assert "## Reproduce" not in render(rich_report(), "markdown")
+
+
+def test_info_findings_stay_out_of_the_fix_these_first_table() -> None:
+    from analyzer.model import Finding
+
+    r = Report(generated_at="2026-12-04T00:00:00+00:00", pgqa_version="0")
+    r.statements = [
+        Statement(text="SELECT a FROM t WHERE k = $1", fingerprint="f0", index=0, calls=10, total_ms=900.0),
+        Statement(text="SELECT b FROM u ORDER BY c", fingerprint="f1", index=1, calls=10, total_ms=100.0),
+    ]
+    r.findings = [
+        Finding("unpaged-list", "info", "Short list without LIMIT", "2 rows per call",
+                statement_index=0, fingerprint="f0"),
+        Finding("unpaged-list", "high", "Long list without LIMIT", "4,000 rows per call",
+                statement_index=1, fingerprint="f1"),
+    ]
+    text = render(r, "text", width=120)
+    top = text.split("Top findings (fix these first)", 1)[1].split("\n\n", 1)[0]
+    assert "Long list without LIMIT" in top
+    assert "Short list without LIMIT" not in top
+    # still reported further down, with the statement it belongs to
+    assert "Short list without LIMIT" in text.split("Top findings (fix these first)", 1)[1]

@@ -151,7 +151,8 @@ def summary(r: Report, width: int, rk: rank.Ranking | None = None) -> list[str]:
                 droppable=[6, 5, 3],
             )
         )
-    ranked = rk.ranked_findings()
+    # Info findings are context, not work: they stay out of the "fix these first" table.
+    ranked = [f for f in rk.ranked_findings() if severity_rank(f.severity) > 0] or rk.ranked_findings()
     if ranked:
         lines += ["", "Top findings (fix these first)"]
         rows = []
