@@ -55,7 +55,9 @@ def skip_entry(s: Statement) -> dict[str, Any] | None:
                 "reason": f"{'transaction control' if shape.kind == TRANSACTION else 'utility'} "
                           f"statement ({word}): not a query"}
     if shape.kind == UNKNOWN:
-        reason = "empty or unrecognised statement"
+        word = shape.first_keyword
+        reason = (f"unrecognised statement (starts with {word}): not PostgreSQL SQL, or cut at the front?"
+                  if word else "empty or unrecognised statement")
         if s.text.strip() == "<insufficient privilege>":
             reason = ("no statement text: <insufficient privilege> (grant pg_read_all_stats, e.g. via "
                       "pg_monitor, to the role pgqa connects as)")

@@ -205,3 +205,17 @@ def test_text_that_only_looks_like_json_is_linted_as_sql(tmp_path: Path, capsys:
     assert code == 0 and rep["sources"][0]["status"] == "ok"
     assert [s["index"] for s in rep["skipped"]] == [0] and rep["findings"][0]["statement"]["index"] == 1
     assert "read as SQL text" in captured.err
+
+
+def test_a_misspelt_keyword_is_unrecognised_not_a_utility_statement(monkeypatch, capsys) -> None:
+    import io
+    import json
+
+    from analyzer.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("SELEC id FROM candidates;\nVACUUM candidates;\n"))
+    rc = main(["lint", "--format", "json", "-"])
+    assert rc == 0
+    skipped = {s["index"]: s for s in json.loads(capsys.readouterr().out)["skipped"]}
+    assert skipped[0]["kind"] == "unknown" and "SELEC" in skipped[0]["reason"]
+    assert skipped[1]["kind"] == "utility"

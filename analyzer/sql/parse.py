@@ -42,6 +42,13 @@ _KIND_BY_KEYWORD = {
     "BEGIN": TRANSACTION, "START": TRANSACTION, "COMMIT": TRANSACTION, "END": TRANSACTION,
     "ROLLBACK": TRANSACTION, "ABORT": TRANSACTION, "SAVEPOINT": TRANSACTION, "RELEASE": TRANSACTION,
 }
+# The first words of PostgreSQL's other SQL commands. A statement starting with anything else
+# ("SELEC ...") is not a utility statement but an unrecognised one, reported as such.
+_UTILITY_KEYWORDS = frozenset(
+    "ALTER ANALYZE ANALYSE CALL CHECKPOINT CLOSE CLUSTER COMMENT COPY CREATE DEALLOCATE DECLARE "
+    "DISCARD DO DROP EXECUTE EXPLAIN FETCH GRANT IMPORT LISTEN LOAD LOCK MOVE NOTIFY PREPARE "
+    "REASSIGN REFRESH REINDEX RESET REVOKE SECURITY SET SHOW TRUNCATE UNLISTEN VACUUM".split()
+)
 
 
 
@@ -56,7 +63,10 @@ def classify(text: str) -> str:
         return UNKNOWN
     if word == "PREPARE" and "TRANSACTION" in text.upper().split()[1:2]:
         return TRANSACTION
-    return _KIND_BY_KEYWORD.get(word, UTILITY)
+    kind = _KIND_BY_KEYWORD.get(word)
+    if kind:
+        return kind
+    return UTILITY if word in _UTILITY_KEYWORDS else UNKNOWN
 
 
 def for_parser(text: str) -> str:
