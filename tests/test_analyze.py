@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -20,7 +21,11 @@ from conftest import require
 from analyzer import localpg
 
 CALLS = 37
-PSYCOPG_TRANSACTION_TEXTS = {"BEGIN", "COMMIT", "ROLLBACK"}
+OWN_MARKER = "/* pgqa */"
+# Transaction control and prepared-statement housekeeping, with or without a leading comment.
+SESSION_CONTROL = re.compile(r"^\s*(?:/\*.*?\*/\s*)?(?:--[^\n]*\n\s*)*"
+                             r"(BEGIN|START|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|DEALLOCATE)\b",
+                             re.I | re.S)
 
 
 @pytest.fixture
@@ -61,6 +66,17 @@ def run_workload(dsn: str) -> None:
         conn.execute("INSERT INTO orders SELECT g, g % 50, g * 1.5 FROM generate_series(1, 2000) g")
         for i in range(CALLS):
             conn.execute("SELECT id, total FROM orders WHERE customer = %s ORDER BY id", [i])
+
+
+def pgss_calls(server: localpg.LocalServer, dbname: str) -> dict[str, int]:
+    """calls of each pg_stat_statements entry of the database (read from another database, so the
+    probe itself is no entry of this one)."""
+    with server.connect() as conn:
+        rows = conn.execute(
+            "SELECT query, sum(calls)::bigint FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = %s) GROUP BY query",
+            [dbname]).fetchall()
+    return {str(q): int(n) for q, n in rows}
 
 
 def db_sessions(server: localpg.LocalServer, dbname: str) -> int:
@@ -136,14 +152,38 @@ def test_calls_as_executed_and_one_connection(pg: localpg.LocalServer, fresh_db:
     assert sampler.max_concurrent <= 1
     assert len(sampler.pids) <= 1
 
-    # A second run: what the first one sent (catalog reads, pg_stat_statements, EXPLAINs) never
-    # shows up as workload. Bare BEGIN/COMMIT/ROLLBACK are let through here: psycopg sends them
-    # unmarked for code that uses conn.transaction() instead of Target.transaction().
+    # A second run (explain and advice on, as by default): nothing the first one sent (catalog
+    # reads, pg_stat_statements, EXPLAINs, the advisor's what-ifs) shows up as workload.
+    control_before = {q: n for q, n in pgss_calls(pg, dbname).items() if SESSION_CONTROL.match(q)}
     second = analyze_json(fresh_db)
+    entries = pgss_calls(pg, dbname)
+    control_after = {q: n for q, n in entries.items() if SESSION_CONTROL.match(q)}
     texts_first = {s["text"] for s in report["statements"]}
     texts_second = {s["text"] for s in second["statements"]}
-    assert texts_second - texts_first <= PSYCOPG_TRANSACTION_TEXTS
-    assert not any(t.startswith("/* pgqa */") for t in texts_second)
+    assert texts_second <= texts_first, texts_second - texts_first
+    assert not any(t.startswith(OWN_MARKER) or SESSION_CONTROL.match(t) for t in texts_second)
+    # the run did explain and cost the workload's statement (its plans are pgqa's, marked, entries)
+    assert any(q.startswith(OWN_MARKER) and "EXPLAIN" in q for q in entries), sorted(entries)
+    if pg.major < 16:
+        assert source(second, "hypopg")["status"] == "ok"
+    # Every entry pgqa's runs left is marked: besides them, only the workload's own statements.
+    assert {q for q in entries if not q.startswith(OWN_MARKER)} <= texts_first, sorted(entries)
+    # No unmarked BEGIN / ROLLBACK / SAVEPOINT / DEALLOCATE entry of the user's grew by pgqa's run.
+    grown = {q: (control_before.get(q, 0), n) for q, n in control_after.items()
+             if n > control_before.get(q, 0) and not q.startswith(OWN_MARKER)}
+    assert not grown
+    if pg.major < 16:
+        # Utility statements are told apart by their text: pgqa's PREPARE path (no GENERIC_PLAN
+        # before 16) runs in marked transactions, entries of their own, and the workload
+        # (autocommit) has no transaction-control entry at all. (Before 17 pg_stat_statements
+        # tracks neither PREPARE nor DEALLOCATE; pgqa's PREPARE text starts with the marker anyway.)
+        assert all(q.startswith(OWN_MARKER) for q in control_after), control_after
+        assert any(re.search(r"\bROLLBACK\b", q) for q in control_after), control_after
+    else:
+        # 16+ jumbles utility statements by parse tree, so a marked BEGIN would share (and inflate)
+        # the user's BEGIN entry: there pgqa sends none at all (EXPLAIN (GENERIC_PLAN) in autocommit,
+        # no PREPARE / DEALLOCATE, no hypopg savepoint outside a transaction).
+        assert control_after == {}, control_after
     assert second["extra"]["queries_sent"] >= 4
 
 

@@ -150,7 +150,7 @@ class WhatIf:
     def _create_hypothetical(self, cand: Candidate) -> None:
         ddl = cand.statement(concurrently=False, if_not_exists=False, unnamed=True).as_string(None)
         try:
-            with isolated(self.target.conn):
+            with isolated(self.target):
                 rows = self.target.query("hypopg_create", [ddl],
                                          identifiers={"create": self._fn("hypopg_create_index")})
         except psycopg.Error as e:
@@ -171,15 +171,16 @@ class WhatIf:
         return self._record(rel, group)
 
     def _evaluate_real(self, rel: Config, group: list[Item]) -> dict[str, float | None]:
-        conn = self.target.conn
-        with conn.transaction(force_rollback=True):
+        # Target.transaction, not conn.transaction(): psycopg's BEGIN / SAVEPOINT / ROLLBACK are
+        # unmarked and would count as the user's in pg_stat_statements.
+        with self.target.transaction(force_rollback=True):
             self.target.query("whatif_read_write")
             built: set[Candidate] = set()
             for i, cand in enumerate(sorted(rel, key=lambda c: c.label())):
                 name = f"pgqa_whatif_{i}"
                 stmt = cand.statement(concurrently=False, if_not_exists=False, name=name)
                 try:
-                    with conn.transaction():
+                    with self.target.transaction():
                         self.target.run(stmt)
                 except psycopg.Error as e:
                     self.failed[cand] = describe_error(e)

@@ -111,13 +111,21 @@ def _execute(target: Any, query: sql.Composable, params: list[Any] | None = None
     return [tuple(r.values()) for r in target.run(query, params)]
 
 
-def isolated(conn: psycopg.Connection[Any]) -> AbstractContextManager[Any]:
+def isolated(target: Any) -> AbstractContextManager[Any]:
     """What keeps one failing statement from spoiling the session: nothing in autocommit (each
     statement is its own read-only transaction, and pg_stat_statements is spared a BEGIN/ROLLBACK
     pair per EXPLAIN), a savepoint rolled back when a transaction is open (--whatif real)."""
+    conn = target.conn
     if conn.autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         return nullcontext()
-    return conn.transaction(force_rollback=True)
+    return rolled_back(target)
+
+
+def rolled_back(target: Any) -> AbstractContextManager[Any]:
+    """A transaction (a savepoint when one is open) that is always rolled back, its BEGIN /
+    SAVEPOINT / ROLLBACK marked as pgqa's own: psycopg's conn.transaction() sends them unmarked,
+    and they would count as the user's in pg_stat_statements."""
+    return target.transaction(force_rollback=True)
 
 
 def _template(question: str, **parts: sql.Composable) -> sql.Composed:
@@ -150,7 +158,7 @@ def explain(target: Any, text: str, *, analyze: bool = False, generic_plan: bool
     try:
         if params and use_generic:
             method = "generic_plan"
-            with isolated(conn):
+            with isolated(target):
                 rows = _execute(target, _template("plan_generic", statement=sql.SQL(body)))
         elif params:
             method = "prepare"
@@ -159,7 +167,7 @@ def explain(target: Any, text: str, *, analyze: bool = False, generic_plan: bool
             method = "analyze" if analyze else "estimate"
             question = "plan_analyze" if analyze else "plan_estimate"
             # ANALYZE executes the statement: always inside a transaction that is rolled back
-            with conn.transaction(force_rollback=True) if analyze else isolated(conn):
+            with rolled_back(target) if analyze else isolated(target):
                 rows = _execute(target, _template(question, statement=sql.SQL(body)))
     except TargetError:
         raise
@@ -183,7 +191,7 @@ def _explain_prepared(target: Any, body: str) -> list[Any]:
     name = sql.Identifier(PREPARED_NAME)
     prepared = False
     try:
-        with conn.transaction(force_rollback=True):
+        with rolled_back(target):
             _execute(target, _template("plan_prepare", name=name, statement=sql.SQL(body)))
             prepared = True
             n = _execute(target, sql.SQL(sqlfiles.load("plan_prepared_params")), [PREPARED_NAME])
