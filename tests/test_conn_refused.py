@@ -172,8 +172,8 @@ def test_every_out_of_slots_text_is_a_refusal(message: str, status: str) -> None
     assert classify_failure(message) == status
 
 
-def test_fallback_redaction_leaves_no_literal() -> None:
-    from analyzer.connections.snapshot import _fallback_redact
+def test_snapshot_redaction_leaves_no_literal() -> None:
+    from analyzer.connections.snapshot import redact
 
-    out = _fallback_redact("SELECT * FROM t2 WHERE email = 'ann@example.com' AND id = 42 AND x = $$a$$")
+    out = redact("SELECT * FROM t2 WHERE email = 'ann@example.com' AND id = 42 AND x = $$a$$")
     assert "ann@example.com" not in out and "42" not in out and "$$a$$" not in out and "t2" in out

@@ -25,6 +25,7 @@ from psycopg import conninfo
 
 from analyzer.errors import PgqaError, TargetError
 from analyzer.model import ConnectionGroup, ConnectionSnapshot
+from analyzer.sql.redact import redact
 from analyzer.target import SessionSettings, Target, safe_dsn, scrub
 
 STATES = ("active", "idle", "idle in transaction", "idle in transaction (aborted)",
@@ -58,25 +59,6 @@ def _iso(value: Any) -> str | None:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="seconds")
     return str(value)
-
-
-def redact(text: str) -> str:
-    """Literals replaced by placeholders: the parsing layer's redaction, or a conservative regex."""
-    try:
-        from analyzer.sql.redact import redact as sql_redact
-
-        return sql_redact(text)
-    except Exception:  # noqa: BLE001 - redaction must never leak a literal because of a bug
-        return _fallback_redact(text)
-
-
-_LITERAL_RE = re.compile(
-    r"\$([A-Za-z_]\w*|)\$.*?\$\1\$|[eE]?'(?:[^']|'')*'?|(?<![\w$])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?",
-    re.DOTALL)
-
-
-def _fallback_redact(text: str) -> str:
-    return _LITERAL_RE.sub("?", text)
 
 
 def classify_failure(message: str, sqlstate: str | None = None) -> str:

@@ -12,13 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 from analyzer.model import Report
+from analyzer.sql import lexer
+from analyzer.sql.redact import redact
 
-# Fallback while analyzer.sql.redact is not there (or cannot parse): quoted strings (with E'' and
-# '' escapes), dollar-quoted strings and numbers that are not part of a name or a $n parameter.
+# Quoted and dollar-quoted strings, for plan text, where numbers (costs, rows) must stay.
 _DOLLAR_QUOTED = r"\$(?P<tag>[A-Za-z_][A-Za-z0-9_]*)?\$.*?\$(?P=tag)?\$"
 _QUOTED = r"(?:\b[EeBbXxNnUu]&?)?'(?:[^'\\]|''|\\.)*'"
-_NUMBER = r"(?<![\w$.])(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)(?![\w$])"
-_SQL_LITERAL_RE = re.compile(f"{_DOLLAR_QUOTED}|{_QUOTED}|{_NUMBER}", re.S)
 # A string literal cut off by a truncated text (pg_stat_activity's track_activity_query_size).
 _OPEN_QUOTE_RE = re.compile(r"'[^']*\Z")
 _STRING_LITERAL_RE = re.compile(f"{_DOLLAR_QUOTED}|{_QUOTED}", re.S)
@@ -52,43 +51,17 @@ _LOOKS_LIKE_SQL_RE = re.compile(
 )
 
 
-def _fallback_redact(text: str) -> str:
-    out = _SQL_LITERAL_RE.sub(PLACEHOLDER, text)
-    return _OPEN_QUOTE_RE.sub(PLACEHOLDER, out)
-
-
-def _parser_redact() -> Callable[[str], str] | None:
-    try:
-        from analyzer.sql.redact import redact
-    except ImportError:
-        return None
-    return redact  # type: ignore[no-any-return]
-
-
 def redact_sql(text: str | None) -> str | None:
-    """Every literal of a statement replaced by a placeholder. Uses the parser's redaction when
-    it exists; whatever it leaves (or when it fails) the conservative regex catches."""
+    """Every literal of a statement replaced by a placeholder (the parsing layer's redaction,
+    which never fails: it is a lexer pass, so cut or broken texts are covered too)."""
     if not text or not _MAY_HOLD_VALUE.search(text):
         return text
-    parsed = _parser_redact()
-    out = text
-    if parsed is not None:
-        try:
-            out = parsed(text)
-        except Exception:  # noqa: BLE001 - the parser failing must never leak the literal
-            out = text
-    return _fallback_redact(out)
+    return redact(text)
 
 
 def workload_literals(texts: list[str]) -> set[str]:
     """The literal tokens of the workload's own texts: the values that must not reappear."""
     out: set[str] = set()
-    try:
-        from analyzer.sql import lexer
-    except ImportError:
-        for t in texts:
-            out.update(m.group(0) for m in _SQL_LITERAL_RE.finditer(t))
-        return out
     for t in texts:
         if _MAY_HOLD_VALUE.search(t):
             out.update(tok.text for tok in lexer.tokens(t) if tok.kind in lexer.LITERALS)
