@@ -25,6 +25,7 @@ from psycopg import conninfo
 
 from analyzer.errors import PgqaError, TargetError
 from analyzer.model import ConnectionGroup, ConnectionSnapshot
+from analyzer.sources import settings as settings_source
 from analyzer.sql.redact import redact
 from analyzer.target import SessionSettings, Target, safe_dsn, scrub
 
@@ -39,8 +40,6 @@ RESERVED_SETTINGS = {
     "rds.rds_superuser_reserved_connections": "rds_superuser",
 }
 GUARDS = ("idle_session_timeout", "idle_in_transaction_session_timeout", "statement_timeout")
-# The guard value cannot be seen when pgqa's own session sets it at connection start.
-MASKED = "unknown (pgqa's session overrides it)"
 
 # SQLSTATE 53300 texts: vanilla up to 15, 16+, RDS, per role/database limits.
 _REFUSED_RE = re.compile(
@@ -166,7 +165,7 @@ def _connect_and_take(dsn: str | None, instance: str, settings: SessionSettings 
 def take(target: Any, instance: str | None = None) -> ConnectionSnapshot:
     """One snapshot over the target's connection."""
     taken_at = now_iso()
-    settings = {r["name"]: r for r in target.query("connections/settings", version=0)}
+    settings = settings_source.collect(target)
     rows = target.query("connections/activity", version=0)
     sessions: dict[str, Any] = {}
     if target.major >= 14:
@@ -179,16 +178,14 @@ def take(target: Any, instance: str | None = None) -> ConnectionSnapshot:
     return snap
 
 
-def _int(row: dict[str, Any] | None) -> int | None:
-    if row is None:
-        return None
+def _int(value: str | None) -> int | None:
     try:
-        return int(row["setting"])
-    except (TypeError, ValueError):
+        return int(value) if value is not None else None
+    except ValueError:
         return None
 
 
-def _limits(snap: ConnectionSnapshot, settings: dict[str, dict[str, Any]]) -> None:
+def _limits(snap: ConnectionSnapshot, settings: dict[str, str]) -> None:
     snap.max_connections = _int(settings.get("max_connections"))
     for name, key in RESERVED_SETTINGS.items():
         value = _int(settings.get(name))
@@ -197,24 +194,16 @@ def _limits(snap: ConnectionSnapshot, settings: dict[str, dict[str, Any]]) -> No
     if snap.max_connections is not None:
         snap.usable = max(0, snap.max_connections - sum(snap.reserved.values()))
     for name in GUARDS:
-        row = settings.get(name)
-        if row is not None:
-            snap.guards[name] = _guard_value(row)
+        if name in settings:
+            snap.guards[name] = _guard_value(settings[name])
 
 
-def _guard_value(row: dict[str, Any]) -> str:
-    """The value other sessions get: pgqa's own session SETs its timeouts (then reset_val holds the
-    server's value) or passes them at startup (then it cannot be seen)."""
-    if row["source"] == "client":
-        return MASKED
-    if row["source"] != "session":
-        return str(row["shown"])
-    try:
-        value = int(row["reset_val"])
-    except (TypeError, ValueError):
-        return str(row["reset_val"])
-    if row["unit"] == "s":
-        value *= 1000
+def _guard_value(setting: str) -> str:
+    """A timeout as PostgreSQL shows it ("10min", "0"), from pg_settings' milliseconds. The
+    settings source gives the server's value, not the one pgqa's own session runs with."""
+    value = _int(setting)
+    if value is None:
+        return setting
     for size, suffix in ((3_600_000, "h"), (60_000, "min"), (1000, "s")):
         if value and value % size == 0:
             return f"{value // size}{suffix}"
