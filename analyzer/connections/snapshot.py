@@ -25,6 +25,7 @@ from psycopg import conninfo
 
 from analyzer.errors import PgqaError, TargetError
 from analyzer.model import ConnectionGroup, ConnectionSnapshot
+from analyzer.sources import activity as activity_source
 from analyzer.sources import settings as settings_source
 from analyzer.sql.redact import redact
 from analyzer.target import SessionSettings, Target, safe_dsn, scrub
@@ -166,7 +167,7 @@ def take(target: Any, instance: str | None = None) -> ConnectionSnapshot:
     """One snapshot over the target's connection."""
     taken_at = now_iso()
     settings = settings_source.collect(target)
-    rows = target.query("connections/activity", version=0)
+    rows = [r for r in activity_source.collect(target) if holds_slot(r)]
     sessions: dict[str, Any] = {}
     if target.major >= 14:
         sessions = dict(target.query("connections/database_sessions", version=0)[0])
@@ -176,6 +177,15 @@ def take(target: Any, instance: str | None = None) -> ConnectionSnapshot:
     _sessions(snap, rows)
     snap.database_sessions = {k: int(v) for k, v in sessions.items()}
     return snap
+
+
+def holds_slot(row: dict[str, Any]) -> bool:
+    """Only client backends use connection slots. Another role's session seen without
+    pg_read_all_stats has its backend_type hidden: one with a database and a role is taken for a
+    client backend, so that used slots are not undercounted."""
+    if row["backend_type"] == "client backend":
+        return True
+    return row["backend_type"] is None and row["datname"] is not None and row["usename"] is not None
 
 
 def _int(value: str | None) -> int | None:
@@ -244,8 +254,8 @@ def _sessions(snap: ConnectionSnapshot, rows: list[dict[str, Any]]) -> None:
             oldest_xact = max(oldest_xact or 0.0, float(r["xact_age_s"]))
         if r["wait_event_type"] == "Lock":
             snap.waiting += 1
-        if r["blocked_by"]:
-            snap.blocked.append({"pid": r["pid"], "blocked_by": sorted(r["blocked_by"])})
+        if r["blocking_pids"]:
+            snap.blocked.append({"pid": r["pid"], "blocked_by": sorted(r["blocking_pids"])})
         if state == "active" and r["query_age_s"] is not None and (
                 longest is None or r["query_age_s"] > longest["duration_s"]):
             longest = {"pid": r["pid"], "duration_s": round(float(r["query_age_s"]), 3),
@@ -253,7 +263,7 @@ def _sessions(snap: ConnectionSnapshot, rows: list[dict[str, Any]]) -> None:
                        "application_name": r["application_name"],
                        "wait_event_type": r["wait_event_type"], "wait_event": r["wait_event"],
                        "query": redact(r["query"] or "")}
-    hidden = sum(1 for r in rows if r["hidden"])
+    hidden = sum(1 for r in rows if r["backend_type"] is None)
     if hidden:
         snap.notes.append(
             f"{hidden} sessions of other roles are counted with state unknown: pgqa's role cannot read "
