@@ -118,3 +118,25 @@ def test_snapshot_statements_flag_and_analyze_since(pg, fresh_db: str, tmp_path:
                                     connections=False))
     assert _by_table(report.statements)["w1"] == 7
     assert any(s.name == "statement_window" and s.status == "ok" for s in report.sources)
+
+
+def test_readings_leave_out_pgqas_own_statements_and_find_the_view_in_its_schema(
+        pg, fresh_db: str, tmp_path: Path) -> None:
+    from analyzer.target import OWN_MARKER
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        # pg_stat_statements in a schema of its own, not on the search_path
+        conn.execute("DROP EXTENSION pg_stat_statements")
+        conn.execute("CREATE SCHEMA monitoring")
+        conn.execute("CREATE EXTENSION pg_stat_statements SCHEMA monitoring")
+        conn.execute("CREATE TABLE w1 (id int)")
+        _snapshot(fresh_db, url)
+        _run(conn, Q1, 3)
+        _snapshot(fresh_db, url)  # the first reading's own query is in pg_stat_statements now
+    with open_store(url) as st:
+        snaps = st.statement_snapshots(instance_from_dsn(fresh_db))
+    assert len(snaps) == 2 and snaps[-1].rows
+    statements = statement_window(url, instance_from_dsn(fresh_db), "1h")
+    assert _by_table(statements)["w1"] == 3
+    assert not [s.text for s in statements if s.text.startswith(OWN_MARKER)]

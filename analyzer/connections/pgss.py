@@ -14,6 +14,7 @@ from analyzer import sqlfiles
 from analyzer.connections.snapshot import now_iso
 from analyzer.connections.store import StatementSnapshot
 from analyzer.errors import PgqaError
+from analyzer.target import OWN_MARKER
 
 
 class StatementsUnavailable(PgqaError):
@@ -34,10 +35,13 @@ def take(target: Any) -> tuple[StatementSnapshot, dict[str, str]]:
             f"pg_stat_statements is not installed in database {target.info.database}: run CREATE "
             "EXTENSION pg_stat_statements; (it must also be in shared_preload_libraries)")
     taken_at = now_iso()
-    rows = target.query("connections/pgss_snapshot", version=version)
+    views = {"pgss": target.relation("pg_stat_statements", "pg_stat_statements"),
+             "pgss_info": target.relation("pg_stat_statements", "pg_stat_statements_info")}
+    rows = target.query("connections/pgss_snapshot", {"own_marker": OWN_MARKER}, version=version,
+                        identifiers=views)
     snap = StatementSnapshot(taken_at=taken_at)
     if sqlfiles.parse_version(version) >= (1, 9):
-        info = target.query("connections/pgss_info", version=0)
+        info = target.query("connections/pgss_info", version=0, identifiers=views)
         if info:
             snap.stats_reset = _iso(info[0]["stats_reset"])
             snap.dealloc = int(info[0]["dealloc"])
