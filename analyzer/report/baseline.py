@@ -50,10 +50,3 @@ def apply_baseline(report: Report, old: dict[str, Any]) -> None:
         "persisting": counts["persisting"],
         "resolved": len(report.resolved_findings),
     }
-
-
-def apply_baseline_file(report: Report, path: str) -> None:
-    """apply_baseline with the old report read from a file; UsageError (exit 2) when it is not one."""
-    from analyzer.report.json import load
-
-    apply_baseline(report, load(path))
